@@ -1,0 +1,75 @@
+"""gosched: Go's goroutine runtime for Python.
+
+Goroutines, channels, ``select``, ``sync``, timers and ``context``, scheduled
+by a port of Go's G/M/P scheduler. See API.md for the contract.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Generator
+from typing import Any
+
+from .chan import Chan, ClosedChannelError, nilchan
+from .gotime import Ticker, Timer, after, after_func, sleep
+from .runtime.main import run
+from .runtime.proc import Deadlock, FatalError, Goexit, block_on, go, gomaxprocs, syscall
+from .runtime.proc import gcount as _gcount
+from .runtime.proc import gosched_m as _gosched_m
+from .runtime.runtime2 import tls as _tls
+from .runtime.traceback import stack
+from .select import default, select
+
+_GOSCHED = (_gosched_m,)
+
+
+@types.coroutine
+def gosched() -> Generator[Any, Any, None]:
+    """``runtime.Gosched``: yield the P; this goroutine goes to the global run queue."""
+    yield _GOSCHED
+
+
+def goexit() -> None:
+    """``runtime.Goexit``: end the calling goroutine; its ``finally`` blocks still run."""
+    raise Goexit()
+
+
+def num_goroutine() -> int:
+    """``runtime.NumGoroutine``: the number of live user goroutines."""
+    from .runtime.runtime2 import sched
+
+    return _gcount() if sched.running else 0
+
+
+def goid() -> int:
+    """The current goroutine's id, or 0 on a thread that runs no goroutine."""
+    mp = _tls.m
+    gp = mp.curg if mp is not None else None
+    return gp.goid if gp is not None and not mp.dead else 0
+
+
+__all__ = [
+    "Chan",
+    "ClosedChannelError",
+    "Deadlock",
+    "FatalError",
+    "Goexit",
+    "Ticker",
+    "Timer",
+    "after",
+    "after_func",
+    "block_on",
+    "default",
+    "go",
+    "goexit",
+    "goid",
+    "gomaxprocs",
+    "gosched",
+    "nilchan",
+    "num_goroutine",
+    "run",
+    "select",
+    "sleep",
+    "stack",
+    "syscall",
+]

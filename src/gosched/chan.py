@@ -1,0 +1,325 @@
+"""Channels (Go's ``runtime/chan.go``).
+
+A channel is a lock, a buffer, and two wait queues of sudogs: receivers waiting
+for a value (``recvq``) and senders waiting with one (``sendq``). Invariants
+(from chan.go): at least one of the queues is empty, unless a select waits on
+both sides of an unbuffered channel; for a buffered channel a non-empty buffer
+means no waiting receiver, and a non-full one means no waiting sender.
+
+Operations that can finish at once never suspend: a send to a waiting
+receiver hands the value over directly and readies the receiver into the
+sender's ``runnext``; a receive from a waiting sender takes its value directly.
+Only when nobody is there does the goroutine enqueue a sudog and park; the
+channel lock is held across the park and released by ``chanparkcommit`` on g0,
+after the goroutine is marked waiting, exactly as in Go, so a waker can never
+see a goroutine that is not parked yet.
+
+``send``/``recv`` are generator-based coroutines (``types.coroutine``) rather
+than ``async def``: the park request is yielded straight from them to g0, with
+no extra coroutine object in between, which keeps a parked goroutine small and
+a switch short.
+
+Waiters that go away without being woken (the losing cases of a select, a
+goroutine abandoned when its runtime stops) are not searched for and unlinked:
+their sudog is marked dead (``g = None``) under the channel lock, dequeuers skip
+it, and a queue is compacted when dead entries outnumber live ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+from collections import deque
+from collections.abc import AsyncIterator, Generator
+from itertools import count
+from typing import Any, Generic, TypeVar
+
+from .runtime.proc import goready, park_m
+from .runtime.runtime2 import (
+    SG_C,
+    SG_ELEM,
+    SG_G,
+    SG_QUEUED,
+    SG_SELECT,
+    SG_SUCCESS,
+    Sudog,
+    waitReasonChanReceive,
+    waitReasonChanReceiveNilChan,
+    waitReasonChanSend,
+    waitReasonChanSendNilChan,
+)
+
+T = TypeVar("T")
+
+_chanids = count(1)  # lock order for select: channels are locked in creation order
+
+
+class ClosedChannelError(RuntimeError):
+    """A send on, or a close of, a closed channel (or a close of the nil channel)."""
+
+
+class Chan(Generic[T]):
+    """``make(chan T, cap)``: a Go channel.
+
+    All mutable fields are guarded by ``_lock``.
+    """
+
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_id", "_lock", "_ndead", "_recvq",
+                 "_sendq")
+
+    def __init__(self, cap: int = 0) -> None:
+        if not isinstance(cap, int) or isinstance(cap, bool):
+            raise TypeError(f"Chan: capacity must be an int, not {type(cap).__name__}")
+        if cap < 0:
+            raise ValueError("makechan: size out of range")
+        self._lock = threading.Lock()
+        self._buf: deque[T] = deque()
+        self._cap = cap
+        self._closed = False
+        self._recvq: deque[Sudog] = deque()
+        self._sendq: deque[Sudog] = deque()
+        self._ndead = 0  # dead sudogs still linked on the queues
+        self._id = next(_chanids)
+
+    @property
+    def cap(self) -> int:
+        return self._cap
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<Chan cap={self._cap} len={len(self._buf)}{state}>"
+
+    @types.coroutine
+    def send(self, v: T) -> Generator[Any, Any, None]:
+        """``ch <- v``."""
+        lock = self._lock
+        lock.acquire()
+        if self._closed:
+            lock.release()
+            raise ClosedChannelError("send on closed channel")
+        recvq = self._recvq
+        while recvq:
+            sg = recvq.popleft()
+            sg[SG_QUEUED] = False
+            gp = sg[SG_G]
+            if gp is None:
+                self._ndead -= 1
+                continue
+            if sg[SG_SELECT] and not gp.selectDone.acquire(False):
+                continue  # lost the race to wake this select
+            lock.release()
+            sg[SG_ELEM] = v
+            sg[SG_SUCCESS] = True
+            gp.param = sg
+            goready(gp)
+            return
+        buf = self._buf
+        if len(buf) < self._cap:
+            buf.append(v)
+            lock.release()
+            return
+        sg = [None, v, False, self, True, False]
+        self._sendq.append(sg)
+        try:
+            yield (park_m, chanparkcommit, sg, waitReasonChanSend)
+        except BaseException:
+            self._cancel(sg)
+            raise
+        if not sg[SG_SUCCESS]:
+            raise ClosedChannelError("send on closed channel")
+
+    @types.coroutine
+    def recv(self, _wantok: bool = False) -> Generator[Any, Any, Any]:
+        """``<-ch``: the next value, or None once the channel is closed and drained."""
+        lock = self._lock
+        lock.acquire()
+        buf = self._buf
+        if buf:
+            v = buf.popleft()
+            # If the buffer was full, the first waiting sender's value takes the freed slot.
+            sg = dequeue(self, self._sendq) if self._sendq else None
+            if sg is not None:
+                buf.append(sg[SG_ELEM])
+            lock.release()
+            if sg is not None:
+                sg[SG_SUCCESS] = True
+                gp = sg[SG_G]
+                gp.param = sg
+                goready(gp)
+            return (v, True) if _wantok else v
+        if self._closed:
+            lock.release()
+            return (None, False) if _wantok else None
+        # Unbuffered: take the value straight from a waiting sender. This loop is
+        # dequeue() inlined, as in send(): these two are the hottest paths.
+        sendq = self._sendq
+        while sendq:
+            sg = sendq.popleft()
+            sg[SG_QUEUED] = False
+            gp = sg[SG_G]
+            if gp is None:
+                self._ndead -= 1
+                continue
+            if sg[SG_SELECT] and not gp.selectDone.acquire(False):
+                continue
+            lock.release()
+            v = sg[SG_ELEM]
+            sg[SG_SUCCESS] = True
+            gp.param = sg
+            goready(gp)
+            return (v, True) if _wantok else v
+        sg = [None, None, False, self, True, False]
+        self._recvq.append(sg)
+        try:
+            yield (park_m, chanparkcommit, sg, waitReasonChanReceive)
+        except BaseException:
+            self._cancel(sg)
+            raise
+        return (sg[SG_ELEM], sg[SG_SUCCESS]) if _wantok else sg[SG_ELEM]
+
+    def recv_ok(self) -> Generator[Any, Any, tuple[T | None, bool]]:
+        """``v, ok := <-ch``: ``(value, True)``, or ``(None, False)`` once closed and drained."""
+        return self.recv(True)
+
+    def close(self) -> None:
+        """``close(ch)``: wake every receiver with ``(None, False)``; waiting senders raise."""
+        lock = self._lock
+        lock.acquire()
+        if self._closed:
+            lock.release()
+            raise ClosedChannelError("close of closed channel")
+        self._closed = True
+        glist = []
+        for q in (self._recvq, self._sendq):
+            for sg in q:
+                gp = sg[SG_G]
+                sg[SG_QUEUED] = False
+                if gp is None or (sg[SG_SELECT] and not gp.selectDone.acquire(False)):
+                    continue
+                if q is self._recvq:
+                    sg[SG_ELEM] = None
+                sg[SG_SUCCESS] = False
+                gp.param = sg
+                glist.append(gp)
+            q.clear()
+        self._ndead = 0
+        lock.release()
+        # Ready all Gs now that we've dropped the channel lock.
+        for gp in glist:
+            goready(gp)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self  # type: ignore[return-value]
+
+    @types.coroutine
+    def __anext__(self) -> Generator[Any, Any, T]:
+        v, ok = yield from self.recv(True)
+        if not ok:
+            raise StopAsyncIteration
+        return v
+
+    # -- internal ------------------------------------------------------------
+
+    def _cancel(self, sg: Sudog) -> None:
+        """An exception reached a parked operation: make sure its sudog is dead."""
+        with self._lock:
+            if sg[SG_QUEUED] and sg[SG_G] is not None:
+                sg[SG_G] = None
+                self._ndead += 1
+                self._compact()
+
+    def _compact(self) -> None:
+        """Drop dead sudogs once they outnumber live ones. Requires ``_lock``."""
+        if self._ndead > 16 and 2 * self._ndead > len(self._recvq) + len(self._sendq):
+            for q in (self._recvq, self._sendq):
+                live = [sg for sg in q if sg[SG_G] is not None]
+                q.clear()
+                q.extend(live)
+            self._ndead = 0
+
+
+def dequeue(c: Chan[Any], q: deque[Sudog]) -> Sudog | None:
+    """Take the first live waiter off ``q`` (Go's ``waitq.dequeue``). Requires ``c._lock``.
+
+    Dead sudogs are dropped; a select's sudog counts only if this caller wins
+    the race to complete that select (``selectDone``).
+    """
+    while q:
+        sg = q.popleft()
+        sg[SG_QUEUED] = False
+        gp = sg[SG_G]
+        if gp is None:
+            c._ndead -= 1
+            continue
+        if sg[SG_SELECT] and not gp.selectDone.acquire(False):
+            continue
+        return sg
+    return None
+
+
+def selectnbsend(c: Chan[Any], v: Any) -> bool:
+    """A send that never blocks: False if nobody waits and the buffer is full or closed."""
+    lock = c._lock
+    lock.acquire()
+    if c._closed:
+        lock.release()
+        return False
+    sg = dequeue(c, c._recvq)
+    if sg is not None:
+        lock.release()
+        sg[SG_ELEM] = v
+        sg[SG_SUCCESS] = True
+        gp = sg[SG_G]
+        gp.param = sg
+        goready(gp)
+        return True
+    if len(c._buf) < c._cap:
+        c._buf.append(v)
+        lock.release()
+        return True
+    lock.release()
+    return False
+
+
+def chanparkcommit(gp: Any, sg: Sudog) -> bool:
+    """Unlock function of a channel park: publish the parked G, release the channel.
+
+    ``gp`` is None when the park is abandoned (the runtime stopped): the sudog
+    stays dead instead.
+    """
+    c = sg[SG_C]
+    if gp is None:
+        c._ndead += 1
+    else:
+        sg[SG_G] = gp
+    c._lock.release()
+    return True
+
+
+class _NilChan(Chan[Any]):
+    """The nil channel: never ready; sends and receives block forever."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+    @types.coroutine
+    def send(self, v: Any) -> Generator[Any, Any, None]:
+        yield (park_m, None, None, waitReasonChanSendNilChan)
+
+    @types.coroutine
+    def recv(self, _wantok: bool = False) -> Generator[Any, Any, Any]:
+        yield (park_m, None, None, waitReasonChanReceiveNilChan)
+
+    def close(self) -> None:
+        raise ClosedChannelError("close of nil channel")
+
+    def __repr__(self) -> str:
+        return "nilchan"
+
+
+nilchan: Chan[Any] = _NilChan()

@@ -1,0 +1,232 @@
+"""Starting and stopping a runtime: ``gosched.run`` (Go's ``runtime.main`` and ``exit``).
+
+``run`` makes a fresh runtime (``schedinit``), turns the calling thread into
+M0, creates the main goroutine, starts sysmon, and enters g0's loop. The loop
+returns when the runtime stops: main returned, a goroutine panicked, or a
+fatal error (deadlock) was found. Go would now exit the process; we must
+instead leave the process as we found it:
+
+1. every M is marked dead; those on g0 leave their loop, and ``run`` waits
+   for them. An M that is still inside user code (a long system call, a sync
+   goroutine, a hog) cannot be stopped: it is abandoned, and when its
+   goroutine next comes back to g0 the M closes it and exits;
+2. every goroutine that is parked or runnable is closed where it stands
+   (``closeg``), so its ``finally`` blocks run now and never later;
+3. the poller is closed, sysmon is joined, and the GC settings are restored.
+
+Then ``run`` returns main's result or raises what stopped the runtime.
+
+GC policy (Go's ``GOGC``): CPython's generational collector starts a
+generation-0 pass every 700 net allocations, which with a million goroutines
+alive means scanning them over and over. While a runtime runs, gosched raises
+the generation-0 threshold to ``500 * GOGC`` (50,000 with the default
+``GOGC=100``); ``GOGC=off`` disables the collector for the run. The previous
+settings come back when ``run`` returns.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import threading
+from typing import Any, Callable
+
+from . import proc
+from . import trace as _trace
+from .proc import (
+    Deadlock,
+    FatalError,
+    closeg,
+    closepoller,
+    default_gomaxprocs,
+    exitRuntime,
+    mReserveID,
+    mstart,
+    newm,
+    newproc,
+    schedinit,
+)
+from .runtime2 import _Grunnable, _Gwaiting, sched, tls
+
+_runlock = threading.Lock()
+
+
+def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
+        lifecycle: bool = False, trace: str | os.PathLike[str] | None = None) -> Any:
+    """Run ``main(*args)`` as goroutine 1 on a fresh runtime; return its result."""
+    cur = tls.m
+    if cur is not None and not cur.dead:
+        raise RuntimeError("gosched.run: a runtime is already running on this thread")
+    procs = default_gomaxprocs() if gomaxprocs is None else gomaxprocs
+    if not isinstance(procs, int) or isinstance(procs, bool) or procs < 1:
+        raise ValueError(f"gosched.run: gomaxprocs must be a positive int, got {gomaxprocs!r}")
+    with _runlock:
+        if sched.running:
+            raise RuntimeError("gosched.run: a runtime is already running in this process")
+        m0 = schedinit(procs)
+    sinks = _starttracers(lifecycle, trace)
+    gcstate = _gcenter()
+    sigstate = _siginstall()
+    try:
+        tls.m = m0
+        sched.main_g = newproc(m0, main, args, {}, sys._getframe(1))
+        sched.mainStarted = True
+        _startsysmon()
+        mstart(m0)
+    except BaseException as e:
+        exitRuntime(("fatal", e, None))
+    finally:
+        shutdown(m0)
+        _sigrestore(sigstate)
+        _gcexit(gcstate)
+        _stoptracers(sinks)
+        tls.m = None
+        sched.running = False
+    return _result(sched.exitreason)
+
+
+def _result(reason: tuple) -> Any:
+    kind, value, _ = reason
+    sched.exitreason = None
+    if kind == "return":
+        return value
+    raise value
+
+
+def _startsysmon() -> None:
+    from .sysmon import sysmon
+
+    with sched.lock:
+        mid = mReserveID()
+        sched.nmsys += 1
+    newm(sysmon, None, mid)
+
+
+def shutdown(m0: Any) -> None:
+    """Stop every M we can, close every goroutine that is not running. See the module doc."""
+    exitRuntime(("return", None, None))
+    with sched.lock:
+        ms = [mp for mp in sched.allm if mp is not m0]
+        for mp in sched.allm:
+            mp.dead = True
+    m0.dead = True
+    for mp in ms:
+        try:
+            mp.lease.pop()  # it runs user code: it will find out when it returns
+        except IndexError:
+            pass
+    while True:
+        waiting = [mp for mp in ms if _ong0(mp)]
+        if not waiting:
+            break
+        if proc.poller is not None:
+            proc.poller.netpollBreak()
+        for mp in waiting:
+            mp.thread.join(0.0005)
+    with sched.allglock:
+        allgs = list(sched.allgs)
+    for gp in allgs:
+        if gp.atomicstatus in (_Grunnable, _Gwaiting) and gp.lockedm is None:
+            closeg(gp)
+    closepoller()
+
+
+def _ong0(mp: Any) -> bool:
+    """An M of the stopped runtime that is still in scheduler code (so it will exit soon)."""
+    if mp.extra or mp.thread is None or not mp.thread.is_alive() or mp.exiting:
+        return False
+    return mp.curg is None
+
+
+def _starttracers(lifecycle: bool, path: Any) -> list[_trace.Sink]:
+    sinks: list[_trace.Sink] = []
+    if lifecycle:
+        sinks.append(_trace.Lifecycle())
+    if path is not None:
+        sinks.append(_trace.ExecTrace(path))
+    if len(sinks) == 1:
+        _trace.install(sinks[0])
+    elif sinks:
+        _trace.install(_Tee(sinks))
+    return sinks
+
+
+class _Tee(_trace.Sink):
+    def __init__(self, sinks: list[_trace.Sink]) -> None:
+        self.sinks = sinks
+
+    def event(self, name: str, detail: str = "", **kw: Any) -> None:
+        for s in self.sinks:
+            s.event(name, detail, **kw)
+
+    def call(self, name: str, args: tuple) -> None:
+        for s in self.sinks:
+            s.call(name, args)
+
+
+def _stoptracers(sinks: list[_trace.Sink]) -> None:
+    if not sinks:
+        return
+    _trace.uninstall()
+    for s in sinks:
+        if isinstance(s, _trace.ExecTrace):
+            s.write()
+
+
+def _gcenter() -> tuple:
+    saved = (gc.get_threshold(), gc.isenabled())
+    gogc = os.environ.get("GOGC", "100").strip().lower()
+    if gogc == "off":
+        gc.disable()
+    else:
+        try:
+            pct = int(gogc)
+        except ValueError:
+            pct = 100
+        t0, t1, t2 = saved[0]
+        gc.set_threshold(max(t0, 500 * max(pct, 1)), t1, t2)
+    return saved
+
+
+def _gcexit(saved: tuple) -> None:
+    gc.set_threshold(*saved[0])
+    if saved[1]:
+        gc.enable()
+
+
+def _siginstall() -> Any:
+    """Ctrl-C stops the runtime and makes ``run`` raise KeyboardInterrupt (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prev = signal.getsignal(signal.SIGINT)
+        if prev is not signal.default_int_handler:
+            return None
+        signal.signal(signal.SIGINT, _onsigint)
+        return prev
+    except (ValueError, OSError):
+        return None
+
+
+def _onsigint(signum: int, frame: Any) -> None:
+    mp = tls.m
+    if mp is not None and mp.curg is not None:
+        raise KeyboardInterrupt  # inside a goroutine: it panics with it
+    exitRuntime(("fatal", KeyboardInterrupt(), None))
+
+
+def _sigrestore(prev: Any) -> None:
+    if prev is not None:
+        signal.signal(signal.SIGINT, prev)
+
+
+def panictext(exc: BaseException) -> str:
+    """What the CLI prints for an exception that stopped the runtime, Go-style."""
+    if isinstance(exc, Deadlock | FatalError):
+        return f"fatal error: {exc}\n\n{exc.dump}"
+    return ""
+
+
+__all__ = ["Deadlock", "FatalError", "panictext", "run"]

@@ -1,0 +1,274 @@
+"""sysmon: the runtime's watchdog thread (Go's ``sysmon``, ``retake``, ``schedtrace``).
+
+sysmon runs on an M of its own with no P, so it never counts for deadlock
+detection. It wakes up every 20 µs; after 50 rounds in which it had nothing
+to do it doubles the pause, up to 10 ms; when every P is idle it sleeps until
+an M takes a P again (``acquirep`` wakes it). Each round it:
+
+- **retakes** Ps. A P whose goroutine has been in a system call (or a sync
+  goroutine's body) for more than one sysmon tick while other work waits is
+  handed to another M (``handoffp``). A P whose goroutine has run for 10 ms
+  without giving its P back (the same ``schedtick``) is treated the same way,
+  if anything else is waiting for it: Go would preempt the goroutine, but a
+  Python coroutine cannot be stopped from outside, so the hog keeps running on
+  its M without a P and the other goroutines move to another M. Under the GIL
+  the OS then time-slices the two threads; without it they run in parallel;
+- polls the network if nobody has for 10 ms;
+- reports goroutines that held their P too long (``GOSCHED_BLOCKPROF=MS``),
+  with their stack: the thing that silently freezes an asyncio loop, named;
+- prints Go's ``SCHED`` lines for ``GODEBUG=schedtrace=MS[,scheddetail=1]``;
+- stamps ``waitsince`` on blocked goroutines every few seconds (Go's GC does
+  this), which is what makes dumps say ``[chan receive, 3 minutes]``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+from . import proc
+from .proc import handoffp, injectglist, netpollnow
+from .runq import runqempty
+from .runtime2 import (
+    FORCE_PREEMPT_NS,
+    M,
+    P,
+    _Gsyscall,
+    _Gwaiting,
+    _Pidle,
+    _Prunning,
+    _Psyscall,
+    sched,
+)
+from .timers import nanotime
+
+FORCE_PREEMPT = FORCE_PREEMPT_NS / 1e9  # a time slice: 10 ms
+SYSCALL_GRACE = 10e-3  # retake from a syscall after this even with nothing else to do
+STAMP_PERIOD = 5.0  # how often blocked goroutines get their waitsince stamped
+
+
+def godebug() -> tuple[int, int]:
+    """``GODEBUG=schedtrace=MS,scheddetail=1`` -> ``(schedtrace_ms, scheddetail)``."""
+    schedtrace = scheddetail = 0
+    for part in os.environ.get("GODEBUG", "").split(","):
+        key, _, val = part.partition("=")
+        if val.strip().isdigit():
+            if key.strip() == "schedtrace":
+                schedtrace = int(val)
+            elif key.strip() == "scheddetail":
+                scheddetail = int(val)
+    return schedtrace, scheddetail
+
+
+def blockprof_ms() -> int:
+    val = os.environ.get("GOSCHED_BLOCKPROF", "").strip()
+    return int(val) if val.isdigit() else 0
+
+
+def sysmon(mp: M) -> None:
+    """The loop (runs as the M's ``mstartfn``)."""
+    schedtrace, scheddetail = godebug()
+    blockprof = blockprof_ms() / 1e3
+    out = sys.stderr
+    idle = 0
+    delay = 20e-6
+    lasttrace = 0.0
+    laststamp = nanotime()
+    while not sched.exiting and not mp.dead:
+        if idle == 0:
+            delay = 20e-6
+        elif idle > 50:
+            delay *= 2
+        delay = min(delay, 10e-3)
+        time.sleep(delay)
+        now = nanotime()
+        if schedtrace <= 0 and (sched.gcwaiting or sched.npidle == sched.gomaxprocs):
+            if deepsleep(now):
+                idle = 0
+                delay = 20e-6
+                continue
+        with sched.sysmonlock:
+            lastpoll = sched.lastpoll
+            poller = proc.poller
+            if poller is not None and poller.waiters and lastpoll and lastpoll + 10e-3 < now:
+                injectglist(netpollnow())
+            if retake(now, blockprof, out):
+                idle = 0
+            else:
+                idle += 1
+            if now - laststamp >= STAMP_PERIOD:
+                laststamp = now
+                stampwaitsince(now)
+            if schedtrace > 0 and lasttrace + schedtrace / 1e3 <= now:
+                lasttrace = now
+                print(schedtracetext(scheddetail > 0, now), end="", file=out, flush=True)
+
+
+def deepsleep(now: float) -> bool:
+    """Every P is idle: sleep until an M takes a P or the next timer is due."""
+    with sched.lock:
+        if sched.exiting or not (sched.gcwaiting or sched.npidle == sched.gomaxprocs):
+            return False
+        sched.sysmonwait = True
+    next_ = min((w for pp in sched.allp if (w := pp.timers.wakeTime())), default=0.0)
+    timeout = 60.0 if not next_ else min(max(next_ - now, 0.0), 60.0)
+    sched.sysmonnote.acquire(timeout=timeout)
+    with sched.lock:
+        if sched.sysmonwait:  # timed out: nobody released the note
+            sched.sysmonwait = False
+    return True
+
+
+def retake(now: float, blockprof: float = 0.0, out: TextIO | None = None) -> int:
+    """Take Ps from long system calls and from goroutines that hold them too long."""
+    n = 0
+    for pp in list(sched.allp):
+        s = pp.status
+        if s != _Prunning and s != _Psyscall:
+            continue
+        pd = pp.sysmontick
+        t = pp.schedtick
+        if pd[0] != t:
+            pd[0] = t
+            pd[1] = now
+        elif pd[1] + FORCE_PREEMPT <= now:
+            # The time slice is over (Go's preemptone). A runnext chain shares
+            # one slice; it yields often, so asking is enough: the next
+            # schedule on this P takes the queue's head instead of runnext.
+            pp.preempt = True
+        stuck = stucktime(pp, pd, now)
+        if blockprof and out is not None and stuck >= blockprof:
+            reportblock(pp, pd, stuck, out)
+        if s == _Psyscall:
+            t = pp.syscalltick
+            if stuck < FORCE_PREEMPT and pd[2] != t:
+                pd[2] = t
+                pd[3] = now
+                continue
+            # Nothing else to run and someone is free to run it if it comes:
+            # leave the P to its syscall for a while.
+            if runqempty(pp) and sched.nmspinning + sched.npidle > 0 and pd[3] + SYSCALL_GRACE > now:
+                continue
+        elif stuck < FORCE_PREEMPT or not otherwork(pp, now):
+            continue
+        try:
+            pp.lease.pop()
+        except IndexError:
+            continue  # its M is on g0: it will give the P up by itself if it must
+        pp.status = _Pidle
+        pp.m = None
+        pp.syscalltick += 1
+        handoffp(pp)
+        n += 1
+    return n
+
+
+def stucktime(pp: P, pd: list, now: float) -> float:
+    """How long the goroutine on ``pp`` has run without giving its P back.
+
+    "Without giving it back": the same G is current, the P has not scheduled
+    (``schedtick``), and the G has not been woken from a park since (its
+    ``param``, the last wakeup's sudog, is the same object). A goroutine
+    ping-ponging through ``runnext`` shares its partner's time slice, but it
+    yields all the time, and taking its P would only move it to another thread.
+    """
+    mp = pp.m
+    gp = mp.curg if mp is not None else None
+    if gp is None:
+        pd[4] = None
+        return 0.0
+    mark = (gp, id(gp.param), pp.schedtick)
+    if pd[4] is None or pd[4][0] != mark:
+        pd[4] = [mark, now, False]
+        return 0.0
+    return now - pd[4][1]
+
+
+def otherwork(pp: P, now: float) -> bool:
+    """Is anything waiting for ``pp`` besides the goroutine that holds it?"""
+    if not runqempty(pp) or sched.runq:
+        return True
+    w = pp.timers.wakeTime()
+    return bool(w) and w <= now
+
+
+def reportblock(pp: P, pd: list, held: float, out: TextIO) -> None:
+    """Name a goroutine that has not given its P back for a while, with its stack (once)."""
+    if pd[4][2]:
+        return
+    pd[4][2] = True
+    gp = pd[4][0][0]
+    from .traceback import goroutinestack
+
+    waiting = len(pp.runq) + len(pp.runnext)
+    print(
+        f"gosched: goroutine {gp.goid} has held P{pp.id} for {held * 1e3:.0f}ms without "
+        f"yielding ({waiting} goroutines waiting on that P)\n{goroutinestack(gp)}\n",
+        file=out,
+        flush=True,
+    )
+
+
+def stampwaitsince(now: float) -> None:
+    with sched.allglock:
+        allgs = list(sched.allgs)
+    for gp in allgs:
+        s = gp.atomicstatus
+        if s == _Gwaiting or s == _Gsyscall:
+            if not gp.waitsince:
+                gp.waitsince = now
+        elif gp.waitsince:
+            gp.waitsince = 0.0
+
+
+def _id(x: object) -> str:
+    return "nil" if x is None else str(x.id if hasattr(x, "id") else x.goid)  # type: ignore[attr-defined]
+
+
+def schedtracetext(detailed: bool, now: float | None = None) -> str:
+    """Go's ``schedtrace`` output: the ``SCHED`` line, and with ``detailed`` every P, M and G."""
+    if now is None:
+        now = nanotime()
+    if not sched.tracestart:
+        sched.tracestart = now
+    with sched.lock:
+        allp = list(sched.allp)
+        lines = [
+            f"SCHED {int((now - sched.tracestart) * 1e3)}ms: gomaxprocs={sched.gomaxprocs}"
+            f" idleprocs={sched.npidle} threads={sched.mnext - sched.nmfreed}"
+            f" spinningthreads={sched.nmspinning} needspinning={sched.needspinning}"
+            f" idlethreads={sched.nmidle} runqueue={len(sched.runq)}"
+        ]
+        if detailed:
+            lines[0] += (
+                f" gcwaiting={str(sched.gcwaiting).lower()} nmidlelocked={sched.nmidlelocked}"
+                f" stopwait={sched.stopwait} sysmonwait={str(sched.sysmonwait).lower()}"
+            )
+            for pp in allp:
+                lines.append(
+                    f"  P{pp.id}: status={pp.status} schedtick={pp.schedtick}"
+                    f" syscalltick={pp.syscalltick} m={_id(pp.m)} runqsize={len(pp.runq)}"
+                    f" gfreecnt={len(pp.gFree)} timerslen={len(pp.timers.heap)}"
+                )
+            for mp in list(sched.allm):
+                if mp.exiting:
+                    continue
+                lines.append(
+                    f"  M{mp.id}: p={_id(mp.p)} curg={_id(mp.curg)} mallocing=0 throwing=0"
+                    f" preemptoff= locks=0 dying=0 spinning={str(mp.spinning).lower()}"
+                    f" blocked={str(mp.blocked).lower()} lockedg={_id(mp.lockedg)}"
+                )
+            with sched.allglock:
+                allgs = list(sched.allgs)
+            for gp in allgs:
+                if gp.atomicstatus == 6 or not gp.goid:
+                    continue
+                lines.append(
+                    f"  G{gp.goid}: status={gp.atomicstatus}({gp.waitreason})"
+                    f" m={_id(gp.m)} lockedm={_id(gp.lockedm)}"
+                )
+        else:
+            lines[0] += " [" + " ".join(str(len(pp.runq)) for pp in allp) + "]"
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,182 @@
+"""Goroutine headers, stack dumps and panic text, in Go's formats (``traceback.go``).
+
+A dump is a list of goroutines separated by blank lines::
+
+    goroutine 7 [chan receive, 2 minutes]:
+    mymodule.worker(...)
+    \t/path/to/mymodule.py:12
+    created by mymodule.main in goroutine 1
+    \t/path/to/mymodule.py:30
+
+Frames are printed innermost first, as Go does; gosched's own frames are left
+out, the way Go hides ``runtime.*`` frames from user goroutines. A parked async
+goroutine's stack is the chain of its suspended coroutines (``cr_await``); a
+goroutine running on a thread, or a sync goroutine, shows that thread's frames
+above its g0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from functools import lru_cache
+from types import CodeType, FrameType
+from typing import Any
+
+from .runtime2 import G, _Gsyscall, _Gwaiting, gStatusStrings, sched, tls
+from .timers import nanotime
+
+_PKGDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _internal(filename: str) -> bool:
+    return filename.startswith(_PKGDIR)
+
+
+@lru_cache(maxsize=1024)
+def _modname(filename: str) -> str:
+    for name, mod in list(sys.modules.items()):
+        f = getattr(mod, "__file__", None)
+        if f and os.path.abspath(f) == filename:
+            return name
+    base = os.path.basename(filename)
+    return base[:-3] if base.endswith(".py") else base
+
+
+def funcname(code: CodeType) -> str:
+    return f"{_modname(os.path.abspath(code.co_filename))}.{code.co_qualname}"
+
+
+def _lineof(code: CodeType, lasti: int) -> int:
+    if lasti < 0:
+        return code.co_firstlineno
+    for i, pos in enumerate(code.co_positions()):
+        if i == lasti // 2:
+            return pos[0] or code.co_firstlineno
+    return code.co_firstlineno
+
+
+def goroutineheader(gp: G) -> str:
+    """``goroutine N [status, M minutes, locked to thread]:``"""
+    st = gp.atomicstatus
+    status = gStatusStrings.get(st, "???")
+    if st == _Gwaiting and gp.waitreason:
+        status = gp.waitreason
+    extra = ""
+    if st in (_Gwaiting, _Gsyscall) and gp.waitsince:
+        minutes = int((nanotime() - gp.waitsince) // 60)
+        if minutes >= 1:
+            extra += f", {minutes} minutes"
+    if gp.lockedm is not None:
+        extra += ", locked to thread"
+    return f"goroutine {gp.goid} [{status}{extra}]:"
+
+
+def _coroframes(coro: Any) -> list[tuple[CodeType, int]]:
+    """The frames of a suspended coroutine chain, innermost first."""
+    frames = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append((frame.f_code, frame.f_lineno))
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    frames.reverse()
+    return frames
+
+
+def _threadframes(frame: FrameType | None) -> list[tuple[CodeType, int]]:
+    """A thread's frames from ``frame`` down to (not including) the runtime, innermost first."""
+    frames = []
+    while frame is not None:
+        frames.append((frame.f_code, frame.f_lineno))
+        frame = frame.f_back
+    return frames
+
+
+def _format(frames: list[tuple[CodeType, int]]) -> list[str]:
+    out = []
+    for code, line in frames:
+        if _internal(code.co_filename):
+            continue
+        out.append(f"{funcname(code)}(...)")
+        out.append(f"\t{code.co_filename}:{line}")
+    return out
+
+
+def createdby(gp: G) -> list[str]:
+    if gp.goid == 1 or gp.gopc is None:
+        return []
+    code, lasti = gp.gopc
+    where = f" in goroutine {gp.parentGoid}" if gp.parentGoid else ""
+    return [f"created by {funcname(code)}{where}", f"\t{code.co_filename}:{_lineof(code, lasti)}"]
+
+
+def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
+    """One goroutine's header, frames, and creator."""
+    lines = [goroutineheader(gp)]
+    if frame is not None:
+        lines += _format(_threadframes(frame))
+    elif gp.coro is not None and gp.m is None:
+        lines += _format(_coroframes(gp.coro))
+    else:
+        mp = gp.m or gp.lockedm
+        f = sys._current_frames().get(mp.ident) if mp is not None else None
+        if f is None:
+            lines.append("\tgoroutine running on other thread; stack unavailable")
+        else:
+            lines += _format(_threadframes(f))
+    lines += createdby(gp)
+    return "\n".join(lines)
+
+
+def _live(gp: G) -> bool:
+    return gp.atomicstatus not in (0, 6) and gp.goid > 0
+
+
+def goroutinedump(current: G | None = None, frame: FrameType | None = None) -> str:
+    """Every live goroutine, ``current`` first (Go's ``tracebackothers``)."""
+    with sched.allglock:
+        allgs = [gp for gp in sched.allgs if _live(gp)]
+    allgs.sort(key=lambda gp: gp.goid)
+    parts = []
+    if current is not None:
+        parts.append(goroutinestack(current, frame))
+    for gp in allgs:
+        if gp is not current:
+            try:
+                parts.append(goroutinestack(gp))
+            except Exception as e:  # a goroutine changing under us: show what we can
+                parts.append(f"{goroutineheader(gp)}\n\t(stack unavailable: {e})")
+    return "\n\n".join(parts) + "\n"
+
+
+def stack(all: bool = True) -> str:
+    """``runtime.Stack``: the calling goroutine's stack, then every other goroutine's."""
+    mp = tls.m
+    gp = mp.curg if mp is not None else None
+    frame = sys._getframe(1)
+    if gp is None:
+        if not all:
+            return ""
+        return goroutinedump()
+    if not all:
+        return goroutinestack(gp, frame) + "\n"
+    return goroutinedump(gp, frame)
+
+
+def panicvalue(exc: BaseException) -> str:
+    msg = str(exc)
+    name = type(exc).__qualname__
+    return f"{name}: {msg}" if msg else name
+
+
+def panicnote(gp: G, exc: BaseException) -> str:
+    """The Go-style text attached to an exception that escaped a goroutine."""
+    lines = [f"panic: {panicvalue(exc)}", "", f"goroutine {gp.goid} [running]:"]
+    lines += createdby(gp)
+    return "\n".join(lines)
+
+
+def threadname() -> str:
+    return threading.current_thread().name
