@@ -167,51 +167,63 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 @narrated
 def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
     """Create a G running ``fn`` and put it in ``runnext`` of the current P."""
+    callergp = mp.curg
     lease = mp.lease
-    try:
-        tok = lease.pop()
-    except IndexError:
-        tok = None
-    pp = mp.p if tok is not None or mp.curg is None else None
-    newg = newproc1(fn, args, kwargs, mp.curg, pp, frame)
-    if pp is not None:
-        runqput(pp, newg, True)
-        if tok is not None:
-            lease.append(tok)
-        if sched.mainStarted and sched.npidle and not sched.nmspinning:
-            wakep()
+    tok = None
+    if callergp is None:  # on g0 (a timer's after_func): the P is ours outright
+        pp = mp.p
     else:
+        try:
+            tok = lease.pop()  # borrow the P from user code; see goready
+            pp = mp.p
+        except IndexError:
+            pp = None
+    newg = newproc1(fn, args, kwargs, callergp, pp, frame)
+    if pp is None:
         with sched.lock:
             globrunqput(newg)
         if sched.mainStarted:
             wakep()
+        return newg
+    runqput(pp, newg, True)
+    if tok is not None:
+        lease.append(tok)
+    if sched.npidle and not sched.nmspinning and sched.mainStarted:
+        wakep()
     return newg
 
 
 @narrated
 def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | None,
              frame: Any) -> G:
-    """Allocate (or reuse) a G for ``fn``; it comes out ``_Grunnable``."""
-    coro = makecoro(fn, args, kwargs)
-    newg = gfget(pp)
+    """Allocate (or reuse) a G for ``fn``; it comes out ``_Grunnable``.
+
+    ``pp`` is the caller's P (None if it has none): its free Gs and goid cache
+    are used without a lock because only the P's owner touches them.
+    """
+    if type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE:
+        coro = fn(*args, **kwargs)  # makecoro's common case
+    else:
+        coro = makecoro(fn, args, kwargs)
+    free = pp.gFree if pp is not None else None
+    newg = free.pop() if free else gfget(pp)
     if newg is None:
-        newg = G()
-        with sched.allglock:
-            sched.allgs.append(newg)
+        newg = malg()
+    newg.fn = fn
     if coro is None:
-        newg.fn = fn
         newg.args = (args, kwargs)
     else:
         newg.coro = coro
-        newg.fn = fn
     if pp is not None:
-        goids = pp.goids
-        if not goids:
+        goid = pp.goidcache
+        if goid == pp.goidcacheend:
+            # Refill from the global generator, a batch at a time; so main is goroutine 1.
             with sched.lock:
-                start = sched.goidgen + 1
+                goid = sched.goidgen + 1
                 sched.goidgen += GOID_CACHE_BATCH
-            goids.extend(range(start, start + GOID_CACHE_BATCH))
-        newg.goid = goids.popleft()
+            pp.goidcacheend = goid + GOID_CACHE_BATCH
+        pp.goidcache = goid + 1
+        newg.goid = goid
     else:
         with sched.lock:
             sched.goidgen += 1
@@ -220,6 +232,14 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
     if frame is not None:
         newg.gopc = (frame.f_code, frame.f_lasti)
     newg.atomicstatus = _Grunnable
+    return newg
+
+
+def malg() -> G:
+    """A brand-new G, published in ``allgs`` (Go's ``malg`` + ``allgadd``)."""
+    newg = G()
+    with sched.allglock:
+        sched.allgs.append(newg)
     return newg
 
 
@@ -280,23 +300,19 @@ def gfput(pp: P | None, gp: G) -> None:
     free.append(gp)
     if len(free) >= GFREE_LOCAL_MAX:
         with sched.gFreeLock:
-            while len(free) >= GFREE_LOCAL_REFILL:
-                sched.gFree.append(free.popleft())
+            n = len(free) - GFREE_LOCAL_REFILL
+            sched.gFree.extend(free[:n])
+            del free[:n]
 
 
 def gdestroy(mp: M, gp: G) -> None:
-    """Drop every reference a dead G holds (Go's ``gdestroy``), then ``gfput`` it."""
+    """Drop the references a dead G holds (Go's ``gdestroy``), then ``gfput`` it.
+
+    ``selectDone`` and ``timer`` stay: the next goroutine on this G reuses them.
+    """
     gp.atomicstatus = _Gdead
-    gp.coro = None
-    gp.fn = None
-    gp.args = None
-    gp.param = None
-    gp.m = None
-    gp.lockedm = None
-    gp.waiting = None
+    gp.coro = gp.fn = gp.args = gp.param = gp.lockedm = gp.gopc = None
     gp.waitreason = waitReasonZero
-    gp.gopc = None
-    gp.result = None
     if mp.lockedg is gp:
         mp.lockedg = None
     mp.curg = None
@@ -375,7 +391,6 @@ def schedule(mp: M) -> None:
         while True:
             # execute(gp): the G is ours until it mcalls back.
             mp.curg = gp
-            gp.m = mp
             if s is not None:
                 s.event("execute", f"G{gp.goid}")
                 s.event("gogo", f"G{gp.goid}", g=gp)
@@ -700,7 +715,6 @@ def park_m(mp: M, gp: G, req: tuple) -> G | None:
     gp.waitreason = reason
     gp.atomicstatus = _Gwaiting
     mp.curg = None
-    gp.m = None
     if unlockf is not None and not unlockf(gp, lock):
         gp.atomicstatus = _Grunnable
         return gp
@@ -708,7 +722,7 @@ def park_m(mp: M, gp: G, req: tuple) -> G | None:
 
 
 @narrated
-def goready(gp: G, next: bool = True) -> None:
+def goready(gp: G) -> None:
     """Make waiting ``gp`` runnable: into ``runnext`` of the current P (Go's ``ready``).
 
     From user code the P is borrowed through its lease; if the lease is gone
@@ -729,16 +743,16 @@ def goready(gp: G, next: bool = True) -> None:
                 pass
             else:
                 rn = mp.p.runnext
-                if next and not rn:
+                if not rn:
                     rn.append(gp)  # runqput's common case, inlined
                 else:
-                    runqput(mp.p, gp, next)
+                    runqput(mp.p, gp, True)
                 lease.append(tok)
                 if sched.npidle and not sched.nmspinning:
                     wakep()
                 return
         elif mp.p is not None:  # on g0, which owns its P outright
-            runqput(mp.p, gp, next)
+            runqput(mp.p, gp, True)
             if sched.npidle and not sched.nmspinning:
                 wakep()
             return
@@ -767,7 +781,6 @@ def gosched_m(mp: M, gp: G, req: tuple) -> None:
     """``runtime.Gosched``: to the tail of the global queue, then schedule."""
     gp.atomicstatus = _Grunnable
     mp.curg = None
-    gp.m = None
     with sched.lock:
         globrunqput(gp)
     wakep()
@@ -778,7 +791,6 @@ def goyield_m(mp: M, gp: G, req: tuple) -> None:
     """Like ``gosched_m`` but onto the local queue (used by semaphore handoff)."""
     gp.atomicstatus = _Grunnable
     mp.curg = None
-    gp.m = None
     if mp.p is not None:
         runqput(mp.p, gp, False)
     else:
@@ -1140,7 +1152,6 @@ def becomeasync_m(mp: M, gp: G, req: tuple) -> G | None:
     if mp.p is not None:
         return gp
     mp.curg = None  # an async goroutine needs a P
-    gp.m = None
     gp.atomicstatus = _Grunnable
     with sched.lock:
         globrunqput(gp)
@@ -1155,7 +1166,6 @@ def handoffsyncg(mp: M, gp: G) -> G | None:
     entered a blocking system call. Returns the next G for M0 (none).
     """
     mp.curg = None
-    gp.m = None
     gp.atomicstatus = _Gsyscall
     with sched.lock:
         nmp = mget()
@@ -1233,7 +1243,6 @@ def lostp(mp: M, gp: G, req: tuple, lease: deque) -> Any:
     if nxt is None:
         return None
     mp.curg = None
-    nxt.m = None
     nxt.atomicstatus = _Grunnable
     with sched.lock:
         pp = None if sched.gcwaiting else pidleget()

@@ -92,45 +92,28 @@ class G:
         "goid",
         "atomicstatus",  # _G* constant
         "coro",  # async G: its coroutine; None for a sync G
-        "fn",  # sync G: the callable; async G: the function (for dumps)
+        "fn",  # the goroutine's function (sync G: the callable to run)
         "args",  # sync G: (args, kwargs)
-        "param",  # value passed to the G when it is resumed (the winning sudog)
-        "m",  # the M running it, or None
+        "param",  # passed to the G when it is resumed: the sudog that woke it
         "lockedm",  # the M this G is locked to (sync G, foreign thread), or None
         "waitreason",
         "waitsince",  # monotonic seconds when observed blocked (stamped by sysmon)
         "parentGoid",
         "gopc",  # (code, lasti) of the go statement, for "created by"
-        "waiting",  # select: the sudogs it is enqueued on
         "selectDone",  # select: a Lock used as an atomic flag; the first waker to take it wins
         "timer",  # the timer used by sleep, reused
-        "sleepWhen",
-        "sysg",  # a runtime helper, not counted by num_goroutine nor checkdead
-        "result",  # the main goroutine's return value
-        "traceflow",  # execution trace: the flow id of the wakeup that readied it
-        "__weakref__",
+        "sysg",  # a foreign thread's G: not counted by num_goroutine nor checkdead
     )
 
     def __init__(self) -> None:
-        self.goid = 0
+        self.goid = self.parentGoid = 0
         self.atomicstatus = _Gidle
-        self.coro: Any = None
-        self.fn: Any = None
-        self.args: Any = None
-        self.param: Any = None
-        self.m: M | None = None
-        self.lockedm: M | None = None
-        self.waitreason = waitReasonZero
-        self.waitsince = 0.0
-        self.parentGoid = 0
-        self.gopc: Any = None
-        self.waiting: Any = None
+        self.coro = self.fn = self.args = self.param = self.lockedm = self.gopc = None
         self.selectDone: threading.Lock | None = None
         self.timer: Any = None
-        self.sleepWhen = 0.0
+        self.waitreason = waitReasonZero
+        self.waitsince = 0.0
         self.sysg = False
-        self.result: Any = None
-        self.traceflow = 0
 
     def __repr__(self) -> str:
         return f"<G{self.goid} {gStatusStrings.get(self.atomicstatus, '?')}>"
@@ -232,8 +215,9 @@ class P:
         "sysmontick",  # sysmon's view: [schedtick, schedwhen, syscalltick, syscallwhen, block]
         "runq",  # deque, at most LOCAL_RUNQ_SIZE; owner appends, anyone pops left
         "runnext",  # deque of at most one G; owner sets, anyone pops
-        "gFree",  # deque of dead Gs (atomic container)
-        "goids",  # deque of cached goroutine ids (atomic container)
+        "gFree",  # dead Gs (owner-only)
+        "goidcache",  # next goroutine id of this P's batch (owner-only)
+        "goidcacheend",
         "timers",  # timers.Timers (own lock)
         "lease",  # deque holding one token while the owner runs user code
         "preempt",
@@ -245,14 +229,13 @@ class P:
 
         self.id = id
         self.status = _Pgcstop
-        self.m: M | None = None
         self.schedtick = 0
         self.syscalltick = 0
         self.sysmontick: list[Any] = [0, 0.0, 0, 0.0, None]
         self.runq: deque[G] = deque()
         self.runnext: deque[G] = deque()
-        self.gFree: deque[G] = deque()
-        self.goids: deque[int] = deque()
+        self.gFree: list[G] = []
+        self.goidcache = self.goidcacheend = 0
         self.timers = Timers(self)
         self.lease: deque[P] = deque()
         self.preempt = False

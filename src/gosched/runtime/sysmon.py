@@ -260,6 +260,8 @@ def schedtracetext(detailed: bool, now: float | None = None) -> str:
                     f" preemptoff= locks=0 dying=0 spinning={str(mp.spinning).lower()}"
                     f" blocked={str(mp.blocked).lower()} lockedg={_id(mp.lockedg)}"
                 )
+            from .traceback import runningon
+
             with sched.allglock:
                 allgs = list(sched.allgs)
             for gp in allgs:
@@ -267,7 +269,7 @@ def schedtracetext(detailed: bool, now: float | None = None) -> str:
                     continue
                 lines.append(
                     f"  G{gp.goid}: status={gp.atomicstatus}({gp.waitreason})"
-                    f" m={_id(gp.m)} lockedm={_id(gp.lockedm)}"
+                    f" m={_id(runningon(gp))} lockedm={_id(gp.lockedm)}"
                 )
         else:
             lines[0] += " [" + " ".join(str(len(pp.runq)) for pp in allp) + "]"

@@ -182,6 +182,7 @@ class ExecTrace(Sink):
         self.t0 = time.perf_counter()
         self.open: dict[int, tuple[float, int, int | None]] = {}  # M id -> (start, goid, pid)
         self.flows = 0
+        self.pending: dict[int, int] = {}  # id(G) -> flow started by the goready that readied it
 
     def now(self) -> float:
         return (time.perf_counter() - self.t0) * 1e6
@@ -198,17 +199,17 @@ class ExecTrace(Sink):
             if name == "gogo" and gp is not None:
                 pid = mp.p.id if mp.p is not None else None
                 self.open[mp.id] = (ts, gp.goid, pid)
-                if gp.traceflow:
+                flow = self.pending.pop(id(gp), 0)
+                if flow:
                     self.events.append(
-                        {"ph": "f", "bp": "e", "id": gp.traceflow, "name": "ready",
+                        {"ph": "f", "bp": "e", "id": flow, "name": "ready",
                          "cat": "flow", "pid": 1, "tid": mp.id, "ts": ts}
                     )
-                    gp.traceflow = 0
             elif name.startswith("mcall") or name == "goexit1":
                 self._close(mp.id, ts, name)
             elif name == "goready" and gp is not None:
                 self.flows += 1
-                gp.traceflow = self.flows
+                self.pending[id(gp)] = self.flows
                 self.events.append(
                     {"ph": "s", "id": self.flows, "name": "ready", "cat": "flow",
                      "pid": 1, "tid": mp.id, "ts": ts}

@@ -24,7 +24,7 @@ from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
 
-from .runtime2 import G, _Gsyscall, _Gwaiting, gStatusStrings, sched, tls
+from .runtime2 import G, M, _Grunning, _Gsyscall, _Gwaiting, gStatusStrings, sched, tls
 from .timers import nanotime
 
 _PKGDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,15 +112,23 @@ def createdby(gp: G) -> list[str]:
     return [f"created by {funcname(code)}{where}", f"\t{code.co_filename}:{_lineof(code, lasti)}"]
 
 
+def runningon(gp: G) -> M | None:
+    """The M running ``gp`` (Go keeps ``gp.m``; we look it up: it is only needed here)."""
+    for mp in list(sched.allm):
+        if mp.curg is gp:
+            return mp
+    return None
+
+
 def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
     """One goroutine's header, frames, and creator."""
     lines = [goroutineheader(gp)]
     if frame is not None:
         lines += _format(_threadframes(frame))
-    elif gp.coro is not None and gp.m is None:
+    elif gp.coro is not None and gp.atomicstatus != _Grunning:
         lines += _format(_coroframes(gp.coro))
     else:
-        mp = gp.m or gp.lockedm
+        mp = gp.lockedm or runningon(gp)
         f = sys._current_frames().get(mp.ident) if mp is not None else None
         if f is None:
             lines.append("\tgoroutine running on other thread; stack unavailable")
