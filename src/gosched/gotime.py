@@ -13,8 +13,8 @@ stale tick can be read.
 from __future__ import annotations
 
 import types
-from collections.abc import Generator
-from typing import Any, Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 from .chan import Chan, selectnbsend
 from .runtime.proc import goready, newproc, park_m
@@ -26,6 +26,8 @@ from .runtime.timers import Timers, nanotime
 def _currenttimers() -> Timers:
     """The timer heap of the caller's P (any P's heap works; the local one is cheapest)."""
     mp = tls.m
+    if mp is not None and mp.dead:
+        raise RuntimeError("gosched: the runtime has stopped")
     pp = mp.p if mp is not None else None
     if pp is None:
         if not sched.running or not sched.allp:

@@ -31,7 +31,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import proc
 from . import trace as _trace
@@ -101,13 +102,14 @@ def _startsysmon() -> None:
     with sched.lock:
         mid = mReserveID()
         sched.nmsys += 1
-    newm(sysmon, None, mid)
+        epoch = sched.epoch
+    newm(sysmon, None, mid, epoch)
 
 
 def shutdown(m0: Any) -> None:
     """Stop every M we can, close every goroutine that is not running. See the module doc."""
     exitRuntime(("return", None, None))
-    with sched.lock:
+    with sched.lock:  # from here no M can be added (newm checks sched.exiting)
         ms = [mp for mp in sched.allm if mp is not m0]
         for mp in sched.allm:
             mp.dead = True
@@ -134,7 +136,12 @@ def shutdown(m0: Any) -> None:
 
 
 def _ong0(mp: Any) -> bool:
-    """An M of the stopped runtime that is still in scheduler code (so it will exit soon)."""
+    """An M of the stopped runtime that is still in scheduler code (so it will exit soon).
+
+    An M with a ``curg`` is in user code (or about to enter it): it is not
+    waited for. Whatever it does next goes through a check of ``mp.dead``
+    that is ordered after ours, and it closes its goroutine and exits.
+    """
     if mp.extra or mp.thread is None or not mp.thread.is_alive() or mp.exiting:
         return False
     return mp.curg is None
@@ -157,13 +164,13 @@ class _Tee(_trace.Sink):
     def __init__(self, sinks: list[_trace.Sink]) -> None:
         self.sinks = sinks
 
-    def event(self, name: str, detail: str = "", **kw: Any) -> None:
+    def event(self, name: str, detail: str = "", depth: int = 0, **kw: Any) -> None:
         for s in self.sinks:
-            s.event(name, detail, **kw)
+            s.event(name, detail, depth, **kw)
 
-    def call(self, name: str, args: tuple) -> None:
+    def call(self, name: str, args: tuple, depth: int, argnames: tuple = ()) -> None:
         for s in self.sinks:
-            s.call(name, args)
+            s.call(name, args, depth, argnames)
 
 
 def _stoptracers(sinks: list[_trace.Sink]) -> None:

@@ -28,7 +28,7 @@ pdReady = "ready"  # the fd became ready while nobody waited; the next wait retu
 class PollDesc:
     """One fd's poll state. Fields are guarded by ``lock``."""
 
-    __slots__ = ("fd", "lock", "rg", "wg", "closing", "events", "rtimer", "wtimer", "rd", "wd")
+    __slots__ = ("closing", "events", "fd", "lock", "rd", "rg", "rtimer", "wd", "wg", "wtimer")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd

@@ -75,8 +75,9 @@ import threading
 import time
 import types
 from collections import deque
+from collections.abc import Callable
 from types import FunctionType, MethodType
-from typing import Any, Callable
+from typing import Any
 
 from . import trace as _trace
 from .netpoll import Poller
@@ -181,6 +182,8 @@ def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
     newg = newproc1(fn, args, kwargs, callergp, pp, frame)
     if pp is None:
         with sched.lock:
+            if mp.dead:
+                raise RuntimeError("go: the gosched runtime has stopped")
             globrunqput(newg)
         if sched.mainStarted:
             wakep()
@@ -263,9 +266,7 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
         return None
     if not callable(fn):
         raise TypeError(f"go: {fn!r} is not callable")
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(type(fn), "__call__", None)
-    ):
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
         return fn(*args, **kwargs)
     return None
 
@@ -315,7 +316,6 @@ def gdestroy(mp: M, gp: G) -> None:
     gp.waitreason = waitReasonZero
     if mp.lockedg is gp:
         mp.lockedg = None
-    mp.curg = None
     gfput(mp.p, gp)
 
 
@@ -350,10 +350,10 @@ def mstart(mp: M) -> None:
 def mexit(mp: M) -> None:
     """The M's thread ends. An M of a stopped runtime must not touch the next one's counts."""
     tls.m = None
-    if mp.dead:
-        mp.exiting = True
-        return
-    with sched.lock:
+    with sched.lock:  # dead is checked under the lock that the runtime's exit sets it under
+        if mp.dead:
+            mp.exiting = True
+            return
         sched.nmfreed += 1
         mp.exiting = True
         if not sched.exiting:
@@ -392,8 +392,8 @@ def schedule(mp: M) -> None:
             # execute(gp): the G is ours until it mcalls back.
             mp.curg = gp
             if s is not None:
-                s.event("execute", f"G{gp.goid}")
-                s.event("gogo", f"G{gp.goid}", g=gp)
+                s.event("execute", f"(G{gp.goid})", _trace.stackdepth(), ong0=True)
+                s.event("gogo", f"(G{gp.goid}): coro.send", _trace.stackdepth(), g=gp, ong0=True)
             coro = gp.coro
             lease = mp.lease
             if coro is not None:
@@ -419,8 +419,10 @@ def schedule(mp: M) -> None:
                     break
                 pp = mp.p
                 continue
+            # Back on g0 for good: curg is set exactly while user code may run,
+            # which is what lets the runtime's exit tell the two apart.
+            mp.curg = None
             if mp.dead:  # the runtime stopped while gp ran: never resume it
-                mp.curg = None
                 mp.p = None
                 closeg(gp, req)
                 return
@@ -428,10 +430,20 @@ def schedule(mp: M) -> None:
                 exitsyscall_g0(mp, pp, gp)
             fn = req[0]
             if s is not None:
-                s.event("goexit1" if fn is goexit0 else f"mcall({fn.__name__})", f"G{gp.goid}")
+                mcallnarrate(s, fn, gp, req)
             gp = fn(mp, gp, req)  # mcall(fn): the G to resume at once, or None
             if gp is None:
                 break
+
+
+def mcallnarrate(s: Any, fn: Any, gp: G, req: tuple) -> None:
+    """Tracing only: say what brought ``gp`` back to g0, by Go's names."""
+    depth = _trace.stackdepth() - 1
+    if fn is goexit0:
+        s.event("goexit1", f"G{gp.goid}'s function returned into goexit", depth, ong0=True)
+    elif fn is park_m:
+        s.event("gopark", f"G{gp.goid} [{req[3] or 'waiting'}]", depth, ong0=True)
+    s.event(f"mcall({fn.__name__})", f"(G{gp.goid})", depth, ong0=True)
 
 
 def syncgogo(mp: M, pp: P | None, gp: G, lease: deque) -> tuple | None:
@@ -440,7 +452,8 @@ def syncgogo(mp: M, pp: P | None, gp: G, lease: deque) -> tuple | None:
         handoffsyncg(mp, gp)
         return None
     entersyscall_g0(mp, pp, gp)
-    lease.append(mp)
+    if pp is not None:  # only an M that holds a P has a lease to put up
+        lease.append(mp)
     return runsync(gp)
 
 
@@ -691,6 +704,8 @@ def checkTimersNoP(pollUntil: float) -> float:
 def getp(mp: M) -> bool:
     """A P-less M wants a P: take an idle one, or park until given one."""
     with sched.lock:
+        if mp.dead:
+            return False
         pp = None if sched.gcwaiting else pidleget()
     if pp is not None:
         acquirep(mp, pp)
@@ -703,7 +718,6 @@ def getp(mp: M) -> bool:
 # ----------------------------------------------------------------------------
 
 
-@narrated
 def park_m(mp: M, gp: G, req: tuple) -> G | None:
     """Park ``gp`` (``req = (park_m, unlockf, lock, reason)``); g0's half of ``gopark``.
 
@@ -714,7 +728,6 @@ def park_m(mp: M, gp: G, req: tuple) -> G | None:
     _, unlockf, lock, reason = req
     gp.waitreason = reason
     gp.atomicstatus = _Gwaiting
-    mp.curg = None
     if unlockf is not None and not unlockf(gp, lock):
         gp.atomicstatus = _Grunnable
         return gp
@@ -756,9 +769,9 @@ def goready(gp: G) -> None:
             if sched.npidle and not sched.nmspinning:
                 wakep()
             return
-        if mp.dead:
-            return  # a goroutine of a stopped runtime woke another one: both are gone
     with sched.lock:
+        if mp is not None and mp.dead:
+            return  # a goroutine of a stopped runtime woke another one: both are gone
         globrunqput(gp)
     wakep()
 
@@ -776,11 +789,9 @@ def readylocked(gp: G) -> None:
     mp.park.release()
 
 
-@narrated
 def gosched_m(mp: M, gp: G, req: tuple) -> None:
     """``runtime.Gosched``: to the tail of the global queue, then schedule."""
     gp.atomicstatus = _Grunnable
-    mp.curg = None
     with sched.lock:
         globrunqput(gp)
     wakep()
@@ -790,7 +801,6 @@ def gosched_m(mp: M, gp: G, req: tuple) -> None:
 def goyield_m(mp: M, gp: G, req: tuple) -> None:
     """Like ``gosched_m`` but onto the local queue (used by semaphore handoff)."""
     gp.atomicstatus = _Grunnable
-    mp.curg = None
     if mp.p is not None:
         runqput(mp.p, gp, False)
     else:
@@ -800,7 +810,6 @@ def goyield_m(mp: M, gp: G, req: tuple) -> None:
     return None
 
 
-@narrated
 def goexit0(mp: M, gp: G, req: tuple) -> None:
     """The goroutine returned: destroy it, recycle the G, schedule."""
     if gp is sched.main_g:
@@ -822,7 +831,6 @@ def gopanic_m(mp: M, gp: G, req: tuple) -> None:
     from .traceback import panicnote
 
     exc.add_note(panicnote(gp, exc))
-    mp.curg = None
     gp.atomicstatus = _Gdead
     exitRuntime(("panic", exc, gp))
     return None
@@ -899,7 +907,11 @@ def mget() -> M | None:
 
 
 def mReserveID() -> int:
-    """Reserve an M id, counting the M as running until it exists. Requires ``sched.lock``."""
+    """Reserve an M id, counting the M as running until it exists. Requires ``sched.lock``.
+
+    The reservation belongs to the current run: pass ``sched.epoch``, read under
+    the same lock, to ``newm``.
+    """
     if sched.mnext - sched.nmfreed > MAX_MCOUNT:
         print(f"runtime: program exceeds {MAX_MCOUNT}-thread limit", file=sys.stderr)
         throw("thread exhaustion")
@@ -909,15 +921,21 @@ def mReserveID() -> int:
 
 
 @narrated
-def newm(fn: Callable[[M], None] | None, pp: P | None, id: int, spinning: bool = False,
-         nextg: G | None = None) -> M:
-    """Start a new OS thread for an M that will run ``fn`` or schedule on ``pp``."""
+def newm(fn: Callable[[M], None] | None, pp: P | None, id: int, epoch: int,
+         spinning: bool = False, nextg: G | None = None) -> M | None:
+    """Start a new OS thread for an M that will run ``fn`` or schedule on ``pp``.
+
+    The thread is not started if the run that reserved the M (``epoch``) is
+    stopping or over: a late M must never join the next run.
+    """
     mp = M(id)
     mp.mstartfn = fn
     mp.nextp = pp
     mp.nextg = nextg
     mp.spinning = spinning
     with sched.lock:
+        if sched.epoch != epoch or sched.exiting:
+            return None
         sched.allm.append(mp)
     name = "gosched-sysmon" if fn is not None else f"gosched-M{id}"
     mp.thread = threading.Thread(target=mstart, args=(mp,), name=name, daemon=True)
@@ -940,9 +958,10 @@ def startm(pp: P | None, spinning: bool, lockheld: bool = False) -> None:
         nmp = mget()
         if nmp is None:
             mid = mReserveID()
+            epoch = sched.epoch
             sched.lock.release()
             try:
-                newm(None, pp, mid, spinning)
+                newm(None, pp, mid, epoch, spinning)
             finally:
                 sched.lock.acquire()
             return
@@ -967,7 +986,7 @@ def startIdle(n: int) -> None:
 def stopm(mp: M) -> bool:
     """Park ``mp`` on the idle list until it is given a P. False: the M must exit."""
     with sched.lock:
-        if mp.exiting or sched.exiting:
+        if mp.exiting or mp.dead or sched.exiting:
             return False
         mput(mp)
     mp.park.acquire()  # notesleep
@@ -1151,8 +1170,7 @@ def becomeasync_m(mp: M, gp: G, req: tuple) -> G | None:
     gp.param = None
     if mp.p is not None:
         return gp
-    mp.curg = None  # an async goroutine needs a P
-    gp.atomicstatus = _Grunnable
+    gp.atomicstatus = _Grunnable  # an async goroutine needs a P
     with sched.lock:
         globrunqput(gp)
     wakep()
@@ -1170,8 +1188,9 @@ def handoffsyncg(mp: M, gp: G) -> G | None:
     with sched.lock:
         nmp = mget()
         mid = mReserveID() if nmp is None else 0
+        epoch = sched.epoch
     if nmp is None:
-        newm(None, None, mid, nextg=gp)
+        newm(None, None, mid, epoch, nextg=gp)
     else:
         nmp.nextg = gp
         nmp.park.release()
@@ -1220,8 +1239,9 @@ def lostp(mp: M, gp: G, req: tuple, lease: deque) -> Any:
     goroutine ran. The request is carried out without a P; if the G wants to
     go on running, it needs a P again: an idle one, else the global queue.
     """
+    mp.curg = None
     pp = mp.p
-    if pp is not None and mp.lease is not lease:
+    if pp is not None and mp.lease is not lease and not mp.dead:
         # The goroutine itself re-wired this M (stop-the-world from user code).
         try:
             mp.lease.pop()
@@ -1236,15 +1256,15 @@ def lostp(mp: M, gp: G, req: tuple, lease: deque) -> Any:
         if gp.coro is None:
             gp.atomicstatus = _Grunning
     if mp.dead or sched.exiting:
-        mp.curg = None
         closeg(gp, req)
         return _EXIT
     nxt = req[0](mp, gp, req)
     if nxt is None:
         return None
-    mp.curg = None
     nxt.atomicstatus = _Grunnable
     with sched.lock:
+        if mp.dead:
+            return _EXIT
         pp = None if sched.gcwaiting else pidleget()
         if pp is None:
             globrunqput(nxt)
@@ -1332,9 +1352,8 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
             gp.waitreason = reason
             with sched.lock:
                 gp.atomicstatus = _Gwaiting
-                mp.blocked = True
+                mp.blocked = True  # from here on readylocked may wake us
                 sched.nmidlelocked += 1  # incidlelocked(1)
-                checkdead()
             if unlockf is not None and not unlockf(gp, lock):
                 with sched.lock:
                     if mp.blocked:
@@ -1342,9 +1361,11 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
                         sched.nmidlelocked -= 1
                         gp.atomicstatus = _Gsyscall
                         continue
-                mp.park.acquire()
             else:
-                mp.park.acquire()  # notesleep, until readylocked or the runtime stops
+                with sched.lock:
+                    if mp.blocked:  # parked for good (a timer, if any, is armed now)
+                        checkdead()
+            mp.park.acquire()  # notesleep, until readylocked or the runtime stops
             if mp.dead:
                 exc = RuntimeError("block_on: the gosched runtime has stopped")
                 continue
@@ -1429,6 +1450,9 @@ def checkdead() -> None:
     if run < 0:
         fatal_locked("checkdead: inconsistent counts")
         return
+    if foreignwakers():
+        sched.deadlockdeferred = True  # sysmon looks again when those threads are gone
+        return
     if gcount() == 0:
         fatal_locked("no goroutines (main called runtime.Goexit) - deadlock!", Deadlock)
         return
@@ -1443,6 +1467,22 @@ def checkdead() -> None:
             fatal_locked(f"checkdead: runnable g (goroutine {gp.goid})")
             return
     fatal_locked("all goroutines are asleep - deadlock!", Deadlock)
+
+
+def foreignwakers() -> bool:
+    """Is a thread alive that this run started and that might still call ``block_on``?
+
+    Go never has to ask: only Go code can wake a goroutine. Here any Python
+    thread holding a channel can, through ``block_on``. Threads that existed
+    before ``run`` started are not counted (as Go ignores threads created by C),
+    nor are the runtime's own Ms; a foreign thread parked in ``block_on`` is an
+    idle M like any other.
+    """
+    ours = {mp.ident for mp in sched.allm}
+    for t in threading.enumerate():
+        if t.ident not in sched.prethreads and t.ident not in ours and t.is_alive():
+            return True
+    return False
 
 
 def gcount() -> int:
@@ -1665,9 +1705,9 @@ def gomaxprocs(n: int = 0) -> int:
     prev = sched.gomaxprocs
     if n <= 0 or n == prev:
         return prev
-    if not sched.running:
-        raise RuntimeError("gomaxprocs: called outside gosched.run")
     mp = tls.m
+    if not sched.running or (mp is not None and mp.dead):
+        raise RuntimeError("gomaxprocs: called outside gosched.run")
     own = stopTheWorld(mp if mp is not None and mp.curg is not None else None)
     if sched.exiting:
         return prev
@@ -1696,6 +1736,7 @@ def schedinit(procs: int) -> M:
     sched.running = True
     sched.starttime = nanotime()
     poller = Poller()
+    sched.prethreads = {t.ident for t in threading.enumerate()}
     m0 = M(mReserveID())
     m0.thread = threading.current_thread()
     sched.allm.append(m0)

@@ -89,20 +89,20 @@ class G:
     """
 
     __slots__ = (
-        "goid",
+        "args",  # sync G: (args, kwargs)
         "atomicstatus",  # _G* constant
         "coro",  # async G: its coroutine; None for a sync G
         "fn",  # the goroutine's function (sync G: the callable to run)
-        "args",  # sync G: (args, kwargs)
-        "param",  # passed to the G when it is resumed: the sudog that woke it
+        "goid",
+        "gopc",  # (code, lasti) of the go statement, for "created by"
         "lockedm",  # the M this G is locked to (sync G, foreign thread), or None
+        "param",  # passed to the G when it is resumed: the sudog that woke it
+        "parentGoid",
+        "selectDone",  # select: a Lock used as an atomic flag; the first waker to take it wins
+        "sysg",  # a foreign thread's G: not counted by num_goroutine nor checkdead
+        "timer",  # the timer used by sleep, reused
         "waitreason",
         "waitsince",  # monotonic seconds when observed blocked (stamped by sysmon)
-        "parentGoid",
-        "gopc",  # (code, lasti) of the go statement, for "created by"
-        "selectDone",  # select: a Lock used as an atomic flag; the first waker to take it wins
-        "timer",  # the timer used by sleep, reused
-        "sysg",  # a foreign thread's G: not counted by num_goroutine nor checkdead
     )
 
     def __init__(self) -> None:
@@ -143,24 +143,24 @@ class M:
     """
 
     __slots__ = (
-        "id",
-        "p",  # the P wired to this M, or None. See P.lease for how it may be taken away
-        "nextp",  # the P to acquire on wakeup (set by startm under sched.lock)
-        "nextg",  # a sync G to run on wakeup without a P (handed over by M0)
-        "lease",  # the lease of the current wiring to p (see P.lease); owner-only
-        "curg",  # the G running on this M, or None while on g0
-        "spinning",
         "blocked",  # parked on its note
-        "park",  # note: a Lock used as a binary semaphore
-        "syscalltick",
-        "thread",
-        "ident",
-        "g0depth",  # Python stack depth of g0's frame (schedule), recorded at mstart
-        "lockedg",  # sync G or foreign-thread G bound to this M
-        "extra",  # a foreign thread that joined through block_on
+        "curg",  # the G running on this M, or None while on g0
         "dead",  # the runtime that owned this M has stopped
         "exiting",  # told to leave its g0 loop
+        "extra",  # a foreign thread that joined through block_on
+        "g0depth",  # Python stack depth of g0's frame (schedule), recorded at mstart
+        "id",
+        "ident",
+        "lease",  # the lease of the current wiring to p (see P.lease); owner-only
+        "lockedg",  # sync G or foreign-thread G bound to this M
         "mstartfn",
+        "nextg",  # a sync G to run on wakeup without a P (handed over by M0)
+        "nextp",  # the P to acquire on wakeup (set by startm under sched.lock)
+        "p",  # the P wired to this M, or None. See P.lease for how it may be taken away
+        "park",  # note: a Lock used as a binary semaphore
+        "spinning",
+        "syscalltick",
+        "thread",
     )
 
     def __init__(self, id: int) -> None:
@@ -207,21 +207,21 @@ class P:
     """
 
     __slots__ = (
-        "id",
-        "status",  # _P*; written by the owner (or the lease winner)
-        "m",  # back link to the owning M, or None
-        "schedtick",  # incremented on every non-inherited execute (owner-only)
-        "syscalltick",  # incremented on every syscall enter/retake (owner-only / lease winner)
-        "sysmontick",  # sysmon's view: [schedtick, schedwhen, syscalltick, syscallwhen, block]
-        "runq",  # deque, at most LOCAL_RUNQ_SIZE; owner appends, anyone pops left
-        "runnext",  # deque of at most one G; owner sets, anyone pops
         "gFree",  # dead Gs (owner-only)
         "goidcache",  # next goroutine id of this P's batch (owner-only)
         "goidcacheend",
-        "timers",  # timers.Timers (own lock)
+        "id",
         "lease",  # deque holding one token while the owner runs user code
-        "preempt",
         "link",
+        "m",  # back link to the owning M, or None
+        "preempt",
+        "runnext",  # deque of at most one G; owner sets, anyone pops
+        "runq",  # deque, at most LOCAL_RUNQ_SIZE; owner appends, anyone pops left
+        "schedtick",  # incremented on every non-inherited execute (owner-only)
+        "status",  # _P*; written by the owner (or the lease winner)
+        "syscalltick",  # incremented on every syscall enter/retake (owner-only / lease winner)
+        "sysmontick",  # sysmon's view: [schedtick, schedwhen, syscalltick, syscallwhen, hog]
+        "timers",  # timers.Timers (own lock)
     )
 
     def __init__(self, id: int) -> None:
@@ -231,7 +231,7 @@ class P:
         self.status = _Pgcstop
         self.schedtick = 0
         self.syscalltick = 0
-        self.sysmontick: list[Any] = [0, 0.0, 0, 0.0, None]
+        self.sysmontick: list[Any] = [-1, 0.0, -1, 0.0, None]
         self.runq: deque[G] = deque()
         self.runnext: deque[G] = deque()
         self.gFree: list[G] = []
@@ -302,6 +302,8 @@ class Schedt:
         self.extram: list[Any] = []  # foreign-thread Ms (weak liveness), guarded by lock
         self.starttime = 0.0
         self.tracestart = 0.0  # time of the first schedtrace line
+        self.prethreads: set[int | None] = set()  # threads alive when run started
+        self.deadlockdeferred = False  # checkdead waits for a foreign thread to finish
 
 
 sched = Schedt()

@@ -29,7 +29,7 @@ import time
 from typing import TextIO
 
 from . import proc
-from .proc import handoffp, injectglist, netpollnow
+from .proc import checkdead, handoffp, injectglist, netpollnow
 from .runq import runqempty
 from .runtime2 import (
     FORCE_PREEMPT_NS,
@@ -84,11 +84,15 @@ def sysmon(mp: M) -> None:
         delay = min(delay, 10e-3)
         time.sleep(delay)
         now = nanotime()
-        if schedtrace <= 0 and (sched.gcwaiting or sched.npidle == sched.gomaxprocs):
-            if deepsleep(now):
-                idle = 0
-                delay = 20e-6
-                continue
+        allidle = sched.gcwaiting or sched.npidle == sched.gomaxprocs
+        if schedtrace <= 0 and allidle and deepsleep(now):
+            idle = 0
+            delay = 20e-6
+            continue
+        if sched.deadlockdeferred:
+            with sched.lock:
+                sched.deadlockdeferred = False
+                checkdead()
         with sched.sysmonlock:
             lastpoll = sched.lastpoll
             poller = proc.poller
@@ -114,6 +118,8 @@ def deepsleep(now: float) -> bool:
         sched.sysmonwait = True
     next_ = min((w for pp in sched.allp if (w := pp.timers.wakeTime())), default=0.0)
     timeout = 60.0 if not next_ else min(max(next_ - now, 0.0), 60.0)
+    if sched.deadlockdeferred:
+        timeout = min(timeout, 10e-3)  # poll for the foreign threads checkdead waits on
     sched.sysmonnote.acquire(timeout=timeout)
     with sched.lock:
         if sched.sysmonwait:  # timed out: nobody released the note
@@ -149,7 +155,8 @@ def retake(now: float, blockprof: float = 0.0, out: TextIO | None = None) -> int
                 continue
             # Nothing else to run and someone is free to run it if it comes:
             # leave the P to its syscall for a while.
-            if runqempty(pp) and sched.nmspinning + sched.npidle > 0 and pd[3] + SYSCALL_GRACE > now:
+            helpers = sched.nmspinning + sched.npidle
+            if runqempty(pp) and helpers > 0 and pd[3] + SYSCALL_GRACE > now:
                 continue
         elif stuck < FORCE_PREEMPT or not otherwork(pp, now):
             continue
@@ -216,7 +223,7 @@ def stampwaitsince(now: float) -> None:
         allgs = list(sched.allgs)
     for gp in allgs:
         s = gp.atomicstatus
-        if s == _Gwaiting or s == _Gsyscall:
+        if s in (_Gwaiting, _Gsyscall):
             if not gp.waitsince:
                 gp.waitsince = now
         elif gp.waitsince:

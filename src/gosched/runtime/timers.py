@@ -24,7 +24,8 @@ from __future__ import annotations
 import heapq
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .runtime2 import P
@@ -38,7 +39,7 @@ class Timer:
     ``when`` is 0 while the timer is not armed. All fields are guarded by ``mu``.
     """
 
-    __slots__ = ("mu", "when", "period", "f", "arg", "version", "ts")
+    __slots__ = ("arg", "f", "mu", "period", "ts", "version", "when")
 
     def __init__(self, f: Callable[[Any], None], arg: Any) -> None:
         self.mu = threading.Lock()
@@ -78,7 +79,7 @@ class Timer:
 class Timers:
     """One P's timer heap. ``heap`` and ``zombies`` are guarded by ``mu``."""
 
-    __slots__ = ("mu", "heap", "zombies", "n", "pp")
+    __slots__ = ("heap", "mu", "n", "pp", "zombies")
 
     def __init__(self, pp: P) -> None:
         self.mu = threading.Lock()

@@ -23,7 +23,8 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 _registry: list[tuple[str, str]] = []
 
@@ -47,7 +48,8 @@ def stackdepth() -> int:
     return n
 
 
-def _describe(x: Any) -> str | None:
+def _describe(x: Any, argname: str) -> str | None:
+    """How a narrated step shows one of its arguments (None: not at all)."""
     from .runtime2 import G, M, P
 
     if isinstance(x, G):
@@ -57,19 +59,25 @@ def _describe(x: Any) -> str | None:
     if isinstance(x, M):
         return f"M{x.id}"
     if isinstance(x, bool):
-        return str(x)
+        return f"{argname}={str(x).lower()}"
+    if argname == "fn" and callable(x):
+        return getattr(x, "__qualname__", type(x).__name__)
     return None
 
 
 class Sink:
-    """Base of the tracers: receives ``event(name, detail)`` calls from the runtime."""
+    """Base of the tracers: the runtime calls ``event`` at every narrated step.
 
-    def event(self, name: str, detail: str = "", **kw: Any) -> None:
+    ``depth`` is the depth of the Python stack of the frame doing the step
+    (for a narrated function, its own frame), counted from the thread's bottom.
+    """
+
+    def event(self, name: str, detail: str = "", depth: int = 0, **kw: Any) -> None:
         raise NotImplementedError
 
-    def call(self, name: str, args: tuple) -> None:
-        parts = [d for d in map(_describe, args) if d is not None]
-        self.event(name, " ".join(parts))
+    def call(self, name: str, args: tuple, depth: int, argnames: tuple = ()) -> None:
+        parts = [_describe(a, n) for a, n in zip(args, argnames or ("",) * len(args), strict=False)]
+        self.event(name, "(" + ", ".join(p for p in parts if p is not None) + ")", depth)
 
 
 _installed: list[tuple[Any, str, Any]] = []
@@ -109,62 +117,73 @@ def uninstall() -> None:
 
 
 def _wrap(fn: Callable, name: str, s: Sink) -> Callable:
+    argnames = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+
     @functools.wraps(fn)
     def traced(*args: Any, **kw: Any) -> Any:
-        s.call(name, args)
+        s.call(name, args, stackdepth(), argnames)  # this frame stands where fn's will be
         return fn(*args, **kw)
 
     return traced
 
 
-def _ids() -> tuple[str, str, str]:
+def _ids(ong0: bool = False) -> tuple[str, str, str]:
     from .runtime2 import tls
 
     mp = tls.m
     if mp is None:
         return "-", "-", "-"
     pp = mp.p
-    gp = mp.curg
+    gp = None if ong0 else mp.curg
     return f"M{mp.id}", f"P{pp.id}" if pp is not None else "P-", f"G{gp.goid}" if gp else "g0"
 
 
 class Lifecycle(Sink):
-    """Prints each scheduler step by its Go name: who ran it, and g0's stack depth."""
+    """Prints each scheduler step by its Go name: on which M and P, for which G, how deep."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out if out is not None else sys.stderr
         self.lock = threading.Lock()
-        self.lines = 0
+        self.g0depths: dict[str, set[int]] = {}  # M -> depths seen on g0
+        self.steps = 0
 
-    def event(self, name: str, detail: str = "", **kw: Any) -> None:
-        m, p, g = _ids()
-        depth = stackdepth() - 1
-        where = "g0" if g == "g0" else f"on {g}"
-        line = f"{m:>4} {p:>3} {where:>8}  depth={depth:<3} {name:<22} {detail}".rstrip()
+    def call(self, name: str, args: tuple, depth: int, argnames: tuple = ()) -> None:
+        caller = sys._getframe(2).f_code.co_name  # call <- traced wrapper <- caller
+        parts = [_describe(a, n) for a, n in zip(args, argnames or ("",) * len(args), strict=False)]
+        detail = "(" + ", ".join(p for p in parts if p is not None) + ")"
+        self.event(name, detail, depth, caller=caller)
+
+    def event(self, name: str, detail: str = "", depth: int = 0, **kw: Any) -> None:
+        m, p, g = _ids(kw.get("ong0", False))
         with self.lock:
-            self.lines += 1
-            print(line, file=self.out)
+            self.steps += 1
+            if g == "g0":
+                where = f" <- {kw['caller']}" if "caller" in kw else ""
+                self.g0depths.setdefault(f"{m} {name}{where}", set()).add(depth)
+            print(f"{m:>4} {p:>3} {g:>4}  depth {depth:<3} {name:<15} {detail}".rstrip(),
+                  file=self.out)
 
 
 class DepthProbe(Sink):
-    """Records the stack depth of every event on g0, per thread (used by the tests)."""
+    """Records the stack depth of every step on g0, per M and step (used by tests)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.depths: dict[tuple[int, str], set[int]] = {}
         self.events = 0
 
-    def event(self, name: str, detail: str = "", **kw: Any) -> None:
+    def event(self, name: str, detail: str = "", depth: int = 0, **kw: Any) -> None:
         from .runtime2 import tls
 
         mp = tls.m
-        if mp is None or mp.curg is not None:
+        if mp is None or (mp.curg is not None and not kw.get("ong0")):
             return
-        depth = stackdepth() - 1
-        key = (mp.id, name)
         with self.lock:
             self.events += 1
-            self.depths.setdefault(key, set()).add(depth)
+            self.depths.setdefault((mp.id, name), set()).add(depth)
+
+    def call(self, name: str, args: tuple, depth: int, argnames: tuple = ()) -> None:
+        self.event(name, "", depth)
 
 
 class ExecTrace(Sink):
@@ -187,7 +206,7 @@ class ExecTrace(Sink):
     def now(self) -> float:
         return (time.perf_counter() - self.t0) * 1e6
 
-    def event(self, name: str, detail: str = "", **kw: Any) -> None:
+    def event(self, name: str, detail: str = "", depth: int = 0, **kw: Any) -> None:
         from .runtime2 import tls
 
         mp = tls.m
@@ -220,13 +239,13 @@ class ExecTrace(Sink):
                      "args": {"detail": detail}}
                 )
 
-    def call(self, name: str, args: tuple) -> None:
+    def call(self, name: str, args: tuple, depth: int, argnames: tuple = ()) -> None:
         from .runtime2 import G
 
         if name == "goready" and args and isinstance(args[0], G):
             self.event(name, g=args[0])
-        elif name in ("newproc1", "findRunnable", "stopm", "startm", "handoffp", "park_m"):
-            super().call(name, args)
+        elif name in ("newproc1", "stopm", "startm", "handoffp", "wakep"):
+            super().call(name, args, depth, argnames)
 
     def _close(self, mid: int, ts: float, why: str) -> None:
         begun = self.open.pop(mid, None)
