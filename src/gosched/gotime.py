@@ -100,10 +100,12 @@ class Timer:
 
     def reset(self, d: float) -> bool:
         """Re-arm the timer for ``d`` seconds from now; return whether it was active."""
-        if self.c is not None:
-            self._t.stop()
-            _drain(self.c)
-        return self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
+        if self.c is None:
+            return self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
+        active = self._t.stop()
+        _drain(self.c)
+        self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
+        return active
 
 
 def after(d: float) -> Chan[float]:

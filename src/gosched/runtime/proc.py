@@ -54,10 +54,15 @@ local work that is looking for work in the global queue, the poller, or other
 Ps). The last spinning M that finds work unparks a new spinning M
 (``resetspinning``), and an M about to stop spinning drops ``nmspinning``
 first and then re-checks every source of work, so that a submission racing
-with it is never lost. At most half the busy Ps may have spinning Ms. Under the
-GIL every cross-thread wakeup costs a GIL handoff, so readied goroutines go to
-``runnext`` of the readying P and nothing wakes another thread unless an idle P
-exists to run the work.
+with it is never lost. At most half the busy Ps may have spinning Ms.
+
+Under the GIL a second thread cannot add CPU, only a GIL handoff per switch.
+So with the GIL, work that a running M puts on its own P (a new goroutine, a
+readied one) wakes nobody: that M runs it as soon as its current goroutine
+blocks. Extra Ps still matter, for the goroutines a blocked M leaves behind:
+sysmon hands a P in a long system call, or held by a hog, to another M, and
+work queued where no running M will find it (the global queue, from a thread
+without a P) still wakes an M as in Go.
 
 Deadlock
 --------
@@ -191,7 +196,7 @@ def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
     runqput(pp, newg, True)
     if tok is not None:
         lease.append(tok)
-    if sched.npidle and not sched.nmspinning and sched.mainStarted:
+    if sched.npidle and not sched.nmspinning and sched.mainStarted and not sched.gil:
         wakep()
     return newg
 
@@ -761,12 +766,12 @@ def goready(gp: G) -> None:
                 else:
                     runqput(mp.p, gp, True)
                 lease.append(tok)
-                if sched.npidle and not sched.nmspinning:
+                if sched.npidle and not sched.nmspinning and not sched.gil:
                     wakep()
                 return
         elif mp.p is not None:  # on g0, which owns its P outright
             runqput(mp.p, gp, True)
-            if sched.npidle and not sched.nmspinning:
+            if sched.npidle and not sched.nmspinning and not sched.gil:
                 wakep()
             return
     with sched.lock:
@@ -1082,6 +1087,16 @@ def wakeNetPoller(when: float) -> None:
         wakep()
 
 
+def timerStopped(when: float) -> None:
+    """A timer due at ``when`` was stopped: an M asleep in the poller for it must recompute.
+
+    Go lets that M sleep until the dead timer's time. Waking it keeps a stopped
+    timer from hiding a deadlock for that long.
+    """
+    if sched.lastpoll == 0 and sched.pollUntil == when and poller is not None:
+        poller.netpollBreak()
+
+
 def injectglist(glist: list[G]) -> None:
     """Make a batch of Gs (from the poller) runnable, starting idle Ps for them."""
     if not glist:
@@ -1351,9 +1366,16 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
             _, unlockf, lock, reason = req
             gp.waitreason = reason
             with sched.lock:
-                gp.atomicstatus = _Gwaiting
-                mp.blocked = True  # from here on readylocked may wake us
-                sched.nmidlelocked += 1  # incidlelocked(1)
+                stopping = sched.exiting or mp.dead
+                if not stopping:
+                    gp.atomicstatus = _Gwaiting
+                    mp.blocked = True  # from here on readylocked may wake us
+                    sched.nmidlelocked += 1  # incidlelocked(1)
+            if stopping:  # nobody would ever wake us: abandon the park
+                if unlockf is not None:
+                    unlockf(None, lock)
+                exc = RuntimeError("block_on: the gosched runtime has stopped")
+                continue
             if unlockf is not None and not unlockf(gp, lock):
                 with sched.lock:
                     if mp.blocked:
@@ -1733,6 +1755,7 @@ def schedinit(procs: int) -> M:
     """Make a fresh runtime: Ps, M0 (the calling thread), the poller."""
     global poller
     sched.reset(procs)
+    sched.gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     sched.running = True
     sched.starttime = nanotime()
     poller = Poller()

@@ -304,6 +304,7 @@ class Schedt:
         self.tracestart = 0.0  # time of the first schedtrace line
         self.prethreads: set[int | None] = set()  # threads alive when run started
         self.deadlockdeferred = False  # checkdead waits for a foreign thread to finish
+        self.gil = True  # the interpreter has a GIL: see "Worker thread parking" in proc.py
 
 
 sched = Schedt()

@@ -76,6 +76,7 @@ def sysmon(mp: M) -> None:
     delay = 20e-6
     lasttrace = 0.0
     laststamp = nanotime()
+    blocks: dict[M, list] = {}  # per M: [(G, its last wakeup), since, reported]
     while not sched.exiting and not mp.dead:
         if idle == 0:
             delay = 20e-6
@@ -85,7 +86,7 @@ def sysmon(mp: M) -> None:
         time.sleep(delay)
         now = nanotime()
         allidle = sched.gcwaiting or sched.npidle == sched.gomaxprocs
-        if schedtrace <= 0 and allidle and deepsleep(now):
+        if schedtrace <= 0 and allidle and not hogging() and deepsleep(now):
             idle = 0
             delay = 20e-6
             continue
@@ -98,16 +99,28 @@ def sysmon(mp: M) -> None:
             poller = proc.poller
             if poller is not None and poller.waiters and lastpoll and lastpoll + 10e-3 < now:
                 injectglist(netpollnow())
-            if retake(now, blockprof, out):
+            if retake(now):
                 idle = 0
             else:
                 idle += 1
+            if blockprof:
+                reportblocks(now, blockprof, out, blocks)
             if now - laststamp >= STAMP_PERIOD:
                 laststamp = now
                 stampwaitsince(now)
             if schedtrace > 0 and lasttrace + schedtrace / 1e3 <= now:
                 lasttrace = now
                 print(schedtracetext(scheddetail > 0, now), end="", file=out, flush=True)
+
+
+def hogging() -> bool:
+    """Is a goroutine running on an M that lost its P (a hog sysmon retook)?
+
+    Go's sysmon sleeps deeply once every P is idle, because then no goroutine
+    runs. Here a goroutine whose P was taken away keeps running on its own
+    thread, and sysmon still has to watch it.
+    """
+    return any(mp.curg is not None and mp.curg.coro is not None for mp in sched.allm)
 
 
 def deepsleep(now: float) -> bool:
@@ -127,7 +140,7 @@ def deepsleep(now: float) -> bool:
     return True
 
 
-def retake(now: float, blockprof: float = 0.0, out: TextIO | None = None) -> int:
+def retake(now: float) -> int:
     """Take Ps from long system calls and from goroutines that hold them too long."""
     n = 0
     for pp in list(sched.allp):
@@ -145,8 +158,6 @@ def retake(now: float, blockprof: float = 0.0, out: TextIO | None = None) -> int
             # schedule on this P takes the queue's head instead of runnext.
             pp.preempt = True
         stuck = stucktime(pp, pd, now)
-        if blockprof and out is not None and stuck >= blockprof:
-            reportblock(pp, pd, stuck, out)
         if s == _Psyscall:
             t = pp.syscalltick
             if stuck < FORCE_PREEMPT and pd[2] != t:
@@ -201,21 +212,37 @@ def otherwork(pp: P, now: float) -> bool:
     return bool(w) and w <= now
 
 
-def reportblock(pp: P, pd: list, held: float, out: TextIO) -> None:
-    """Name a goroutine that has not given its P back for a while, with its stack (once)."""
-    if pd[4][2]:
-        return
-    pd[4][2] = True
-    gp = pd[4][0][0]
+def reportblocks(now: float, limit: float, out: TextIO, blocks: dict[M, list]) -> None:
+    """Name each goroutine that has run ``limit`` seconds without yielding, with its stack.
+
+    It is tracked by M, not by P: sysmon may already have taken the P away from
+    it, but the goroutine still holds its thread, which is what an event loop
+    would have frozen on. "Without yielding" is judged as in ``stucktime``.
+    Sync goroutines are left alone: blocking is their job.
+    """
     from .traceback import goroutinestack
 
-    waiting = len(pp.runq) + len(pp.runnext)
-    print(
-        f"gosched: goroutine {gp.goid} has held P{pp.id} for {held * 1e3:.0f}ms without "
-        f"yielding ({waiting} goroutines waiting on that P)\n{goroutinestack(gp)}\n",
-        file=out,
-        flush=True,
-    )
+    for mp in list(sched.allm):
+        gp = mp.curg
+        if gp is None or gp.coro is None:
+            blocks.pop(mp, None)
+            continue
+        mark = (gp, id(gp.param))
+        rec = blocks.get(mp)
+        if rec is None or rec[0] != mark:
+            blocks[mp] = [mark, now, False]
+            continue
+        held = now - rec[1]
+        if held < limit or rec[2]:
+            continue
+        rec[2] = True
+        print(
+            f"gosched: goroutine {gp.goid} has run for {held * 1e3:.0f}ms without yielding "
+            f"(on M{mp.id}; the goroutines it kept waiting moved to other threads)\n"
+            f"{goroutinestack(gp)}\n",
+            file=out,
+            flush=True,
+        )
 
 
 def stampwaitsince(now: float) -> None:

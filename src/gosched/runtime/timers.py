@@ -66,14 +66,18 @@ class Timer:
     def stop(self) -> bool:
         """Disarm the timer; return whether this call stopped it before it fired."""
         with self.mu:
-            pending = self.when > 0
-            if pending:
+            when = self.when
+            if when > 0:
                 self.when = 0.0
                 self.version += 1
                 if self.ts is not None:
                     self.ts.zombie()
                     self.ts = None
-        return pending
+        if when > 0:
+            from .proc import timerStopped
+
+            timerStopped(when)
+        return when > 0
 
 
 class Timers:
@@ -103,12 +107,15 @@ class Timers:
             self.zombies += 1
 
     def wakeTime(self) -> float:
-        """The earliest ``when`` in the heap (zombies included), or 0."""
-        h = self.heap
-        try:
-            return h[0][0]
-        except IndexError:
+        """The earliest ``when`` of a live timer in the heap, or 0 (Go's ``cleanHead``)."""
+        if not self.heap:
             return 0.0
+        with self.mu:
+            heap = self.heap
+            while heap and heap[0][3] != heap[0][2].version:
+                heapq.heappop(heap)
+                self.zombies -= 1
+            return heap[0][0] if heap else 0.0
 
     def haslive(self) -> bool:
         """Whether any armed timer is on this heap (exact, for checkdead)."""

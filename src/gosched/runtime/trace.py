@@ -186,6 +186,26 @@ class DepthProbe(Sink):
         self.event(name, "", depth)
 
 
+class AllDepths(DepthProbe):
+    """Records the stack depth of every step, on g0 and on goroutines, per call site."""
+
+    def call(self, name: str, args: tuple, depth: int, argnames: tuple = ()) -> None:
+        caller = sys._getframe(2).f_code.co_name  # call <- traced wrapper <- caller
+        self.event(name, "", depth, caller=caller)
+
+    def event(self, name: str, detail: str = "", depth: int = 0, **kw: Any) -> None:
+        from .runtime2 import tls
+
+        mp = tls.m
+        if mp is None:
+            return
+        where = "g0" if mp.curg is None or kw.get("ong0") else "G"
+        key = (mp.id, f"{where} {name} <- {kw.get('caller', 'schedule')}")
+        with self.lock:
+            self.events += 1
+            self.depths.setdefault(key, set()).add(depth)
+
+
 class ExecTrace(Sink):
     """Collects a Trace Event Format file: a track per M and per P, a slice per run of a G.
 

@@ -86,10 +86,19 @@ def _coroframes(coro: Any) -> list[tuple[CodeType, int]]:
 
 
 def _threadframes(frame: FrameType | None) -> list[tuple[CodeType, int]]:
-    """A thread's frames from ``frame`` down to (not including) the runtime, innermost first."""
-    frames = []
+    """A thread's goroutine frames, innermost first: the user frames above its g0.
+
+    gosched's own frames on top (a park in progress) are skipped; the first of
+    them below the user frames (``schedule``, or ``runsync`` for a sync
+    goroutine) is where the goroutine's stack begins.
+    """
+    frames: list[tuple[CodeType, int]] = []
     while frame is not None:
-        frames.append((frame.f_code, frame.f_lineno))
+        if _internal(frame.f_code.co_filename):
+            if frames:
+                break
+        else:
+            frames.append((frame.f_code, frame.f_lineno))
         frame = frame.f_back
     return frames
 
