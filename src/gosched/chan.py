@@ -132,32 +132,36 @@ class Chan(Generic[T]):
             raise ClosedChannelError("send on closed channel")
 
     @types.coroutine
-    def recv(self, _wantok: bool = False) -> Generator[Any, Any, Any]:
-        """``<-ch``: the next value, or None once the channel is closed and drained."""
-        lock = self._lock
-        lock.acquire()
-        buf = self._buf
-        if buf:
-            v = buf.popleft()
+    def recv(self, _wantok: int = 0) -> Generator[Any, Any, Any]:
+        """``<-ch``: the next value, or None once the channel is closed and drained.
+
+        ``_wantok`` serves ``recv_ok`` (1: return ``(value, ok)``) and ``async
+        for`` (2: raise ``StopAsyncIteration`` at the end) from this one body.
+        """
+        self._lock.acquire()
+        if self._buf:
+            v = self._buf.popleft()
             # If the buffer was full, the first waiting sender's value takes the freed slot.
             sg = dequeue(self, self._sendq) if self._sendq else None
             if sg is not None:
-                buf.append(sg[SG_ELEM])
-            lock.release()
+                self._buf.append(sg[SG_ELEM])
+            self._lock.release()
             if sg is not None:
                 sg[SG_SUCCESS] = True
                 gp = sg[SG_G]
                 gp.param = sg
                 goready(gp)
-            return (v, True) if _wantok else v
+            return (v, True) if _wantok == 1 else v
         if self._closed:
-            lock.release()
+            self._lock.release()
+            if _wantok == 2:
+                raise StopAsyncIteration
             return (None, False) if _wantok else None
         # Unbuffered: take the value straight from a waiting sender. This loop is
-        # dequeue() inlined, as in send(): these two are the hottest paths.
-        sendq = self._sendq
-        while sendq:
-            sg = sendq.popleft()
+        # dequeue() inlined, as in send(): these two are the hottest paths. (Few
+        # locals on purpose: they all live in the frame of every parked receiver.)
+        while self._sendq:
+            sg = self._sendq.popleft()
             sg[SG_QUEUED] = False
             gp = sg[SG_G]
             if gp is None:
@@ -165,12 +169,12 @@ class Chan(Generic[T]):
                 continue
             if sg[SG_SELECT] and not gp.selectDone.acquire(False):
                 continue
-            lock.release()
+            self._lock.release()
             v = sg[SG_ELEM]
             sg[SG_SUCCESS] = True
             gp.param = sg
             goready(gp)
-            return (v, True) if _wantok else v
+            return (v, True) if _wantok == 1 else v
         sg = [None, None, False, self, True, False]
         self._recvq.append(sg)
         try:
@@ -178,11 +182,15 @@ class Chan(Generic[T]):
         except BaseException:
             self._cancel(sg)
             raise
-        return (sg[SG_ELEM], sg[SG_SUCCESS]) if _wantok else sg[SG_ELEM]
+        if _wantok == 1:
+            return sg[SG_ELEM], sg[SG_SUCCESS]
+        if _wantok == 2 and not sg[SG_SUCCESS]:
+            raise StopAsyncIteration
+        return sg[SG_ELEM]
 
     def recv_ok(self) -> Generator[Any, Any, tuple[T | None, bool]]:
         """``v, ok := <-ch``: ``(value, True)``, or ``(None, False)`` once closed and drained."""
-        return self.recv(True)
+        return self.recv(1)
 
     def close(self) -> None:
         """``close(ch)``: wake every receiver with ``(None, False)``; waiting senders raise."""
@@ -214,12 +222,8 @@ class Chan(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self  # type: ignore[return-value]
 
-    @types.coroutine
     def __anext__(self) -> Generator[Any, Any, T]:
-        v, ok = yield from self.recv(True)
-        if not ok:
-            raise StopAsyncIteration
-        return v
+        return self.recv(2)
 
     # -- internal ------------------------------------------------------------
 
@@ -312,7 +316,7 @@ class _NilChan(Chan[Any]):
         yield (park_m, None, None, waitReasonChanSendNilChan)
 
     @types.coroutine
-    def recv(self, _wantok: bool = False) -> Generator[Any, Any, Any]:
+    def recv(self, _wantok: int = 0) -> Generator[Any, Any, Any]:
         yield (park_m, None, None, waitReasonChanReceiveNilChan)
 
     def close(self) -> None:

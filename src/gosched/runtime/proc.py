@@ -238,7 +238,8 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
             newg.goid = sched.goidgen
     newg.parentGoid = callergp.goid if callergp is not None else 0
     if frame is not None:
-        newg.gopc = (frame.f_code, frame.f_lasti)
+        newg.gopc = frame.f_code
+        newg.gopcoff = frame.f_lasti
     newg.atomicstatus = _Grunnable
     return newg
 

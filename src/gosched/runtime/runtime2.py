@@ -94,7 +94,8 @@ class G:
         "coro",  # async G: its coroutine; None for a sync G
         "fn",  # the goroutine's function (sync G: the callable to run)
         "goid",
-        "gopc",  # (code, lasti) of the go statement, for "created by"
+        "gopc",  # code object of the go statement, for "created by" (Go: a PC)
+        "gopcoff",  # and the instruction offset in it
         "lockedm",  # the M this G is locked to (sync G, foreign thread), or None
         "param",  # passed to the G when it is resumed: the sudog that woke it
         "parentGoid",
@@ -106,7 +107,7 @@ class G:
     )
 
     def __init__(self) -> None:
-        self.goid = self.parentGoid = 0
+        self.goid = self.parentGoid = self.gopcoff = 0
         self.atomicstatus = _Gidle
         self.coro = self.fn = self.args = self.param = self.lockedm = self.gopc = None
         self.selectDone: threading.Lock | None = None

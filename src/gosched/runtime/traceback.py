@@ -116,7 +116,7 @@ def _format(frames: list[tuple[CodeType, int]]) -> list[str]:
 def createdby(gp: G) -> list[str]:
     if gp.goid == 1 or gp.gopc is None:
         return []
-    code, lasti = gp.gopc
+    code, lasti = gp.gopc, gp.gopcoff
     where = f" in goroutine {gp.parentGoid}" if gp.parentGoid else ""
     return [f"created by {funcname(code)}{where}", f"\t{code.co_filename}:{_lineof(code, lasti)}"]
 
