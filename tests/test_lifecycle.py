@@ -115,3 +115,30 @@ def test_chain_of_goroutines_never_grows_any_stack() -> None:
     # 100,000 links that nested would be 100,000 frames deep.
     for key, seen in probe.depths.items():
         assert max(seen) - min(seen) <= 3, f"stack depth at {key} spread: {sorted(seen)}"
+
+
+def test_execution_trace_file(tmp_path) -> None:
+    import json
+
+    async def main() -> list:
+        ch: Chan[int] = Chan()
+
+        async def worker(i: int) -> None:
+            await ch.send(i)
+
+        for i in range(3):
+            go(worker, i)
+        return sorted([await ch.recv() for _ in range(3)])
+
+    path = tmp_path / "trace.json"
+    assert gosched.run(main, trace=str(path), gomaxprocs=1) == [0, 1, 2]
+    events = json.loads(path.read_text())["traceEvents"]
+    slices = [e for e in events if e["ph"] == "X"]
+    # A slice per run of a goroutine, on the M's track (pid 1) and on the P's (pid 2).
+    assert {e["name"] for e in slices} >= {"G1", "G2", "G3", "G4"}
+    assert {e["pid"] for e in slices} == {1, 2}
+    names = {(e["pid"], e["args"]["name"]) for e in events if e["ph"] == "M" and "tid" in e}
+    assert (1, "M0") in names and (2, "P0") in names
+    starts = {e["id"] for e in events if e["ph"] == "s"}
+    ends = {e["id"] for e in events if e["ph"] == "f"}
+    assert starts and starts == ends  # every wakeup arrow lands on the run it caused
