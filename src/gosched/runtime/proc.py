@@ -125,7 +125,8 @@ from .timers import Timer, Timers
 from .trace import narrated
 
 nanotime = time.monotonic
-CO_COROUTINE = inspect.CO_COROUTINE
+# An async def, or a generator made awaitable by types.coroutine (Chan.send is one).
+CO_COROUTINE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
 
 poller: Poller | None = None  # created by schedinit, closed when the runtime stops
 
@@ -261,7 +262,7 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
         if fn.__code__.co_flags & CO_COROUTINE:
             return fn(*args, **kwargs)
         return None
-    if inspect.iscoroutine(fn):
+    if inspect.iscoroutine(fn) or isinstance(fn, types.GeneratorType):
         if args or kwargs:
             raise TypeError("go: arguments given with a coroutine object")
         return fn
@@ -1172,8 +1173,9 @@ def runsync(gp: G) -> tuple:
         r = fn(*args, **kwargs)
     except BaseException as e:
         return (gopanic_m, e)
-    if inspect.iscoroutine(r):
-        return (becomeasync_m, r)
+    if inspect.isawaitable(r):
+        return (becomeasync_m, r if inspect.iscoroutine(r) or inspect.isgenerator(r)
+                else r.__await__())
     return (goexit0, r)
 
 

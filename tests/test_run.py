@@ -1,0 +1,1085 @@
+"""``gosched.run`` and the goroutine lifecycle: results, panics, abandoned goroutines,
+``goexit``, deadlock detection (``checkdead``), and the introspection calls
+(``num_goroutine``, ``goid``, ``stack``, ``gomaxprocs``)."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import re
+import sys
+import threading
+import time
+import warnings
+
+import pytest
+
+import gosched
+from gosched import Chan, default, go, nilchan, select
+
+pytestmark = pytest.mark.timeout(30)
+
+DEADLOCK = "all goroutines are asleep - deadlock!"
+GOEXIT_DEADLOCK = "no goroutines (main called runtime.Goexit) - deadlock!"
+
+
+def marker_line(tag: str) -> int:
+    """The line number of the line of this file that ends with ``# <tag>``."""
+    with open(__file__) as f:
+        for lineno, line in enumerate(f, 1):
+            if line.rstrip().endswith(f"# {tag}"):
+                return lineno
+    raise AssertionError(f"no line tagged {tag!r}")
+
+
+def panic_note(exc: BaseException) -> str:
+    notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("panic: ")]
+    assert len(notes) == 1, f"expected one panic note, got {getattr(exc, '__notes__', None)!r}"
+    return notes[0]
+
+
+# ---------------------------------------------------------------------------
+# run: results, arguments, nesting, fresh runtimes
+# ---------------------------------------------------------------------------
+
+
+def test_run_returns_async_main_result(gmp):
+    result = object()
+
+    async def main():
+        ch = Chan()
+
+        async def producer():
+            await ch.send(result)
+
+        go(producer)
+        return await ch.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) is result
+
+
+def test_run_returns_plain_function_main_result(gmp):
+    def main():
+        ch = Chan()
+
+        async def producer(x):
+            await ch.send(x * 2)
+
+        go(producer, 21)
+        return gosched.block_on(ch.recv())
+
+    assert gosched.run(main, gomaxprocs=gmp) == 42
+
+
+def test_run_main_returning_none(gmp):
+    async def main():
+        await gosched.sleep(0)
+
+    assert gosched.run(main, gomaxprocs=gmp) is None
+
+
+def test_run_passes_positional_args(gmp):
+    async def main(a, b, *rest):
+        return (a, b, rest)
+
+    def plain(a, b):
+        return a - b
+
+    assert gosched.run(main, 1, "two", 3, 4, gomaxprocs=gmp) == (1, "two", (3, 4))
+    assert gosched.run(plain, 10, 3, gomaxprocs=gmp) == 7
+
+
+def test_run_keyword_args_go_through_partial(gmp):
+    async def main(a, *, scale, offset=0):
+        return a * scale + offset
+
+    assert gosched.run(functools.partial(main, 5, scale=3, offset=1), gomaxprocs=gmp) == 16
+    assert gosched.run(functools.partial(main, scale=2), 7, gomaxprocs=gmp) == 14
+
+
+def test_run_keyword_args_are_not_passed_to_main():
+    async def main(**kwargs):
+        return kwargs
+
+    with pytest.raises(TypeError):
+        gosched.run(main, scale=3)
+
+
+def test_nested_run_raises_runtime_error(gmp):
+    inner_ran = []
+
+    async def inner():
+        inner_ran.append(True)
+
+    async def main():
+        with pytest.raises(RuntimeError) as ei:
+            gosched.run(inner)
+        assert not isinstance(ei.value, gosched.Deadlock)
+        # The outer runtime is unharmed and keeps working.
+        ch = Chan()
+
+        async def child():
+            await ch.send("still running")
+
+        go(child)
+        return await ch.recv()
+
+    def plain_main():
+        with pytest.raises(RuntimeError):
+            gosched.run(inner)
+        return "plain ok"
+
+    assert gosched.run(main, gomaxprocs=gmp) == "still running"
+    assert gosched.run(plain_main, gomaxprocs=gmp) == "plain ok"
+    assert inner_ran == []
+
+
+def test_sequential_runs_get_a_fresh_runtime(gmp):
+    async def main(nchildren):
+        ids = Chan(nchildren)
+
+        async def child():
+            await ids.send(gosched.goid())
+
+        for _ in range(nchildren):
+            go(child)
+        children = sorted([await ids.recv() for _ in range(nchildren)])
+        return gosched.goid(), gosched.num_goroutine(), children
+
+    main_id, n, children = gosched.run(main, 200, gomaxprocs=gmp)
+    assert main_id == 1
+    assert len(set(children)) == 200 and 1 not in children
+    for _ in range(2):
+        main_id, n, children = gosched.run(main, 3, gomaxprocs=gmp)
+        assert main_id == 1
+        assert len(set(children)) == 3 and 1 not in children
+        assert max(children) < 200  # goroutine ids start over
+        assert 1 <= n <= 4
+
+
+def test_run_on_another_thread(gmp):
+    async def main(x):
+        ch = Chan()
+
+        async def child():
+            await ch.send(x + 1)
+
+        go(child)
+        return gosched.goid(), await ch.recv()
+
+    results = []
+    t = threading.Thread(target=lambda: results.append(gosched.run(main, 41, gomaxprocs=gmp)))
+    t.start()
+    t.join()
+    assert results == [(1, 42)]
+
+
+def test_go_outside_run_raises():
+    async def f():
+        pass
+
+    with pytest.raises(RuntimeError) as ei:
+        go(f)
+    assert str(ei.value) == "go: called outside gosched.run"
+
+    # Also after a runtime has come and gone on this thread.
+    gosched.run(f)
+    with pytest.raises(RuntimeError) as ei:
+        go(f)
+    assert str(ei.value) == "go: called outside gosched.run"
+
+    # And on another thread.
+    errors = []
+
+    def other_thread():
+        try:
+            go(f)
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    t.join()
+    assert errors == ["go: called outside gosched.run"]
+
+
+def test_go_returns_none_and_passes_args(gmp):
+    async def main():
+        out = Chan(3)
+
+        async def add(a, b, *, c):
+            await out.send(a + b + c)
+
+        def plain(a, *, b):
+            gosched.block_on(out.send(a * b))
+
+        async def coro_fn(x):
+            await out.send(-x)
+
+        results = [go(add, 1, 2, c=3), go(plain, 4, b=5), go(coro_fn(7))]
+        got = sorted([await out.recv() for _ in range(3)])
+        return results, got
+
+    assert gosched.run(main, gomaxprocs=gmp) == ([None, None, None], [-7, 6, 20])
+
+
+def test_gosched_lets_others_run(gmp):
+    async def main():
+        flag = []
+
+        async def setter():
+            flag.append(True)
+
+        go(setter)
+        while not flag:  # with one P this spins forever unless gosched() yields
+            await gosched.gosched()
+        return flag
+
+    assert gosched.run(main, gomaxprocs=gmp) == [True]
+
+
+def test_gosched_interleaves_spinning_goroutines(gmp):
+    async def main():
+        log = []
+        done = Chan(2)
+
+        async def spinner(name):
+            for _ in range(100):
+                log.append(name)
+                await gosched.gosched()
+            await done.send(name)
+
+        go(spinner, "a")
+        go(spinner, "b")
+        await done.recv()
+        await done.recv()
+        return log
+
+    log = gosched.run(main, gomaxprocs=gmp)
+    assert sorted(log) == ["a"] * 100 + ["b"] * 100
+    if gmp == 1:
+        # Neither spinner finished before the other started: gosched() yields the P.
+        # (With two Ps each may run on its own M, so any order is possible.)
+        assert log.index("b") < 99 and log.index("a") < 99
+
+
+# ---------------------------------------------------------------------------
+# panics
+# ---------------------------------------------------------------------------
+
+
+def test_panic_in_child_leaves_run_as_same_object(gmp):
+    err = ValueError("boom")
+    child_id = []
+
+    async def child():
+        child_id.append(gosched.goid())
+        raise err
+
+    async def main():
+        go(child)
+        await nilchan.recv()  # only the panic can end this program
+
+    with pytest.raises(ValueError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+    note = panic_note(err)
+    assert note.startswith("panic: ")
+    assert "boom" in note.splitlines()[0]
+    assert f"\ngoroutine {child_id[0]} [running]:\n" in note
+    assert re.search(
+        rf"^created by {re.escape(__name__)}\.\S*main in goroutine 1$", note, re.MULTILINE
+    ), note
+
+
+def test_panic_names_the_creating_goroutine(gmp):
+    err = KeyError("deep")
+    ids = {}
+
+    async def grandchild():
+        ids["grandchild"] = gosched.goid()
+        raise err
+
+    async def child():
+        ids["child"] = gosched.goid()
+        go(grandchild)
+        await nilchan.recv()
+
+    async def main():
+        go(child)
+        await nilchan.recv()
+
+    with pytest.raises(KeyError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+    note = panic_note(err)
+    assert f"\ngoroutine {ids['grandchild']} [running]:\n" in note
+    assert re.search(rf"^created by \S*child in goroutine {ids['child']}$", note, re.MULTILINE), (
+        note
+    )
+
+
+def test_panic_in_main(gmp):
+    err = ZeroDivisionError("in main")
+
+    async def main():
+        await gosched.sleep(0)
+        raise err
+
+    with pytest.raises(ZeroDivisionError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+    note = panic_note(err)
+    assert "\ngoroutine 1 [running]:" in note
+    assert "created by" not in note
+
+
+@pytest.mark.timeout(10)
+def test_panic_in_plain_function_goroutines(gmp):
+    err = OSError("sync boom")
+
+    def child():
+        raise err
+
+    def main():
+        go(child)
+        gosched.block_on(nilchan.recv())
+
+    with pytest.raises(OSError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+    assert "created by" in panic_note(err)
+
+
+@pytest.mark.timeout(10)
+def test_panic_while_plain_main_is_blocked(gmp):
+    """A plain-function main blocked in block_on must not keep a panic from ending run."""
+    err = ValueError("boom while main waits")
+
+    async def child():
+        raise err
+
+    def main():
+        go(child)
+        gosched.block_on(gosched.sleep(3600))
+        return "main finished"
+
+    with pytest.raises(ValueError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+
+
+def test_panic_closes_parked_goroutines(gmp, wait_blocked):
+    cleaned = []
+    err = RuntimeError("stop everything")
+
+    async def parked():
+        try:
+            await Chan().recv()
+        finally:
+            cleaned.append("parked")
+
+    async def main():
+        go(parked)
+        await wait_blocked("chan receive")
+        raise err
+
+    with pytest.raises(RuntimeError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+    assert cleaned == ["parked"]
+
+
+# ---------------------------------------------------------------------------
+# goroutines abandoned when main returns
+# ---------------------------------------------------------------------------
+
+
+def test_abandoned_goroutines_finally_blocks_run_before_run_returns(gmp):
+    cleaned = []
+    kinds = ["recv", "send", "select", "sleep", "nil", "nocases", "for"]
+
+    async def blocked(kind, started):
+        try:
+            await started.send(kind)
+            ch = Chan()
+            if kind == "recv":
+                await ch.recv()
+            elif kind == "send":
+                await ch.send(1)
+            elif kind == "select":
+                await select(ch.recv, (Chan().send, 2))
+            elif kind == "sleep":
+                await gosched.sleep(3600)
+            elif kind == "nil":
+                await nilchan.recv()
+            elif kind == "nocases":
+                await select()
+            else:
+                async for _ in ch:
+                    pass
+        finally:
+            cleaned.append(kind)
+
+    async def main():
+        started = Chan(len(kinds))
+        for kind in kinds:
+            go(blocked, kind, started)
+        for _ in kinds:
+            await started.recv()
+        await gosched.sleep(0.01)  # let them block (not needed for correctness)
+        return "done"
+
+    assert gosched.run(main, gomaxprocs=gmp) == "done"
+    assert sorted(cleaned) == sorted(kinds)
+
+
+def test_blocking_inside_abandoned_finally_raises_runtime_error(gmp, wait_blocked):
+    log = []
+    buf = Chan(1)
+
+    async def abandoned():
+        try:
+            await Chan().recv()
+        finally:
+            await buf.send("non-blocking ops still work")
+            for name, op in [
+                ("recv", lambda: Chan().recv()),
+                ("sleep", lambda: gosched.sleep(1)),
+                ("select", lambda: select(Chan().recv)),
+            ]:
+                try:
+                    await op()
+                except RuntimeError as e:
+                    log.append((name, isinstance(e, gosched.ClosedChannelError)))
+            log.append("finally done")
+
+    async def main():
+        go(abandoned)
+        await wait_blocked("chan receive")
+
+    gosched.run(main, gomaxprocs=gmp)
+    assert log == [("recv", False), ("sleep", False), ("select", False), "finally done"]
+    assert len(buf) == 1
+
+
+def test_unbuffered_channel_in_next_run_never_wakes_old_receiver(gmp, headers, wait_blocked):
+    ch = Chan()
+    got = []
+
+    async def receiver():
+        try:
+            got.append(await ch.recv())
+        finally:
+            got.append("finally")
+
+    async def run1():
+        go(receiver)
+        await wait_blocked("chan receive")
+
+    gosched.run(run1, gomaxprocs=gmp)
+    assert got == ["finally"]
+
+    async def run2():
+        idx, _ = await select((ch.send, "probe"), default)
+        assert idx == 1  # nobody is receiving
+        await ch.send("value")
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(run2, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    assert headers(ei.value.dump) == {1: "chan send"}
+    assert got == ["finally"]
+
+
+def test_buffered_channel_in_next_run_never_takes_old_senders_value(gmp, headers, wait_blocked):
+    ch = Chan(1)
+
+    async def sender():
+        await ch.send("old")
+
+    async def run1():
+        await ch.send("buffered")
+        go(sender)
+        await wait_blocked("chan send")
+
+    gosched.run(run1, gomaxprocs=gmp)
+    assert len(ch) == 1
+
+    async def run2():
+        first = await ch.recv()
+        idx, _ = await select(ch.recv, default)
+        assert len(ch) == 0
+        return first, idx
+
+    assert gosched.run(run2, gomaxprocs=gmp) == ("buffered", 1)
+
+    async def run3():
+        await ch.recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(run3, gomaxprocs=gmp)
+    assert headers(ei.value.dump) == {1: "chan receive"}
+
+
+def test_select_in_next_run_never_wakes_old_select(gmp, wait_blocked):
+    a, b = Chan(), Chan()
+    got = []
+
+    async def selector():
+        got.append(await select(a.recv, b.recv))
+
+    async def run1():
+        go(selector)
+        await wait_blocked("select")
+
+    gosched.run(run1, gomaxprocs=gmp)
+
+    async def run2():
+        return [await select((a.send, 1), (b.send, 2), default) for _ in range(3)]
+
+    assert gosched.run(run2, gomaxprocs=gmp) == [(2, None)] * 3
+    assert got == []
+
+
+def test_unstarted_goroutines_never_run_later(gmp):
+    ran = []
+
+    async def child(i):
+        ran.append(i)
+
+    async def run1():
+        for i in range(50):
+            go(child, i)
+
+    gosched.run(run1, gomaxprocs=gmp)
+    snapshot = list(ran)
+
+    async def run2():
+        for _ in range(20):
+            await gosched.gosched()
+        await gosched.sleep(0.01)
+
+    gosched.run(run2, gomaxprocs=gmp)
+    assert ran == snapshot
+
+
+def test_no_warnings_for_abandoned_goroutines(gmp, capfd, wait_blocked):
+    async def child():
+        await Chan().recv()
+
+    async def main():
+        for _ in range(10):
+            go(child)
+        await wait_blocked("chan receive", 10)
+        for _ in range(10):
+            go(child)  # never started
+
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gosched.run(main, gomaxprocs=gmp)
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
+# ---------------------------------------------------------------------------
+# goexit
+# ---------------------------------------------------------------------------
+
+
+def test_goexit_is_a_base_exception():
+    assert issubclass(gosched.Goexit, BaseException)
+    assert not issubclass(gosched.Goexit, Exception)
+
+
+def test_goexit_runs_finally_and_others_continue(gmp):
+    log = []
+
+    def helper():
+        gosched.goexit()
+
+    async def child():
+        try:
+            try:
+                helper()
+            except Exception:
+                log.append("goexit caught by except Exception")
+            log.append("after goexit")
+        finally:
+            log.append("child finally")
+
+    def sync_child():
+        try:
+            gosched.goexit()
+        finally:
+            log.append("sync child finally")
+
+    async def main():
+        go(child)
+        go(sync_child)
+        while gosched.num_goroutine() > 1:
+            await gosched.sleep(0.001)
+        log.append("main continues")
+        return "ok"
+
+    assert gosched.run(main, gomaxprocs=gmp) == "ok"
+    assert sorted(log) == ["child finally", "main continues", "sync child finally"]
+    assert log[-1] == "main continues"
+
+
+def test_main_goexit_ends_in_deadlock_after_others_finish(gmp):
+    log = []
+    main_exited = Chan()
+
+    async def worker():
+        await main_exited.recv()  # runs on after main is gone
+        await gosched.sleep(0.01)
+        log.append("worker done")
+
+    async def main():
+        go(worker)
+        try:
+            gosched.goexit()
+        finally:
+            log.append("main finally")
+            main_exited.close()
+        log.append("unreachable")
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == GOEXIT_DEADLOCK
+    assert isinstance(ei.value, RuntimeError)
+    assert log == ["main finally", "worker done"]
+
+
+def test_main_goexit_with_blocked_goroutine_is_an_ordinary_deadlock(gmp, headers):
+    ids = []
+
+    async def stuck():
+        ids.append(gosched.goid())
+        await Chan().recv()
+
+    async def main():
+        go(stuck)
+        gosched.goexit()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    assert headers(ei.value.dump) == {ids[0]: "chan receive"}
+
+
+def test_main_goexit_then_panic_reports_the_panic(gmp):
+    err = ValueError("after main goexit")
+
+    async def worker():
+        await gosched.sleep(0.001)
+        raise err
+
+    async def main():
+        go(worker)
+        gosched.goexit()
+
+    with pytest.raises(ValueError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value is err
+
+
+# ---------------------------------------------------------------------------
+# checkdead: deadlocks are found, and never reported falsely
+# ---------------------------------------------------------------------------
+
+
+def test_deadlock_main_receives_forever(gmp, headers):
+    async def main():
+        await Chan().recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert isinstance(ei.value, RuntimeError)
+    assert str(ei.value) == DEADLOCK
+    assert "goroutine 1 [chan receive]:" in ei.value.dump
+    assert headers(ei.value.dump) == {1: "chan receive"}
+
+
+def test_deadlock_dump_shows_every_goroutine_with_its_wait_reason(gmp, headers):
+    ids = {}
+    expected_reason = {
+        "recv": "chan receive",
+        "recv_ok": "chan receive",
+        "range": "chan receive",
+        "send": "chan send",
+        "full": "chan send",
+        "select": "select",
+        "nocases": "select (no cases)",
+        "nilrecv": "chan receive (nil chan)",
+        "nilsend": "chan send (nil chan)",
+    }
+
+    async def blocked(kind):
+        ids[kind] = gosched.goid()
+        ch = Chan()
+        if kind == "recv":
+            await ch.recv()
+        elif kind == "recv_ok":
+            await ch.recv_ok()
+        elif kind == "range":
+            async for _ in ch:
+                pass
+        elif kind == "send":
+            await ch.send(1)
+        elif kind == "full":
+            full = Chan(1)
+            await full.send(1)
+            await full.send(2)
+        elif kind == "select":
+            await select(ch.recv, (Chan().send, 1))
+        elif kind == "nocases":
+            await select()
+        elif kind == "nilrecv":
+            await nilchan.recv()
+        elif kind == "nilsend":
+            await nilchan.send(1)
+
+    async def main():
+        for kind in expected_reason:
+            go(blocked, kind)
+        done = Chan()
+        await done.recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    expected = {ids[kind]: reason for kind, reason in expected_reason.items()}
+    expected[1] = "chan receive"
+    assert headers(ei.value.dump) == expected
+
+
+def test_deadlock_with_plain_function_main(gmp, headers):
+    async def child(ch):
+        await ch.send(1)  # nobody ever receives: main waits on another channel
+
+    def main():
+        go(child, Chan())
+        gosched.block_on(Chan().recv())
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    hs = headers(ei.value.dump)
+    # A sync goroutine waits on its own thread, which the header may add.
+    assert hs.pop(1) in ("chan receive", "chan receive, locked to thread")
+    assert list(hs.values()) == ["chan send"]
+
+
+def test_deadlock_after_workers_finish(gmp, headers):
+    async def worker(out, i):
+        await out.send(i)
+
+    async def main():
+        out = Chan()
+        for i in range(10):
+            go(worker, out, i)
+        for _ in range(11):  # one more than will ever come
+            await out.recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    assert headers(ei.value.dump) == {1: "chan receive"}
+
+
+def test_deadlock_after_timers_expire(gmp, headers):
+    async def main():
+        await gosched.sleep(0.01)
+        ch = Chan()
+        gosched.after_func(0.01, lambda: None)
+        await ch.recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert headers(ei.value.dump) == {1: "chan receive"}
+
+
+@pytest.mark.timeout(10)
+def test_stopped_timers_do_not_hide_a_deadlock(gmp, headers):
+    async def main():
+        t = gosched.Timer(3600)
+        assert t.stop() is True
+        gosched.after_func(3600, lambda: None).stop()
+        tick = gosched.Ticker(3600)
+        tick.stop()
+        await Chan().recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    assert headers(ei.value.dump) == {1: "chan receive"}
+
+
+def test_sleeping_goroutine_is_not_a_deadlock(gmp):
+    async def sleeper(ch):
+        await gosched.sleep(0.05)
+        await ch.send("woke")
+
+    async def main():
+        ch = Chan()
+        go(sleeper, ch)
+        return await ch.recv()  # every goroutine but the sleeper is blocked
+
+    assert gosched.run(main, gomaxprocs=gmp) == "woke"
+
+
+def test_main_sleeping_is_not_a_deadlock(gmp):
+    async def stuck():
+        await nilchan.recv()
+
+    async def main():
+        go(stuck)  # a goroutine blocked forever does not matter
+        await gosched.sleep(0.02)
+        return "slept"
+
+    assert gosched.run(main, gomaxprocs=gmp) == "slept"
+
+
+def test_pending_after_func_is_not_a_deadlock(gmp):
+    async def main():
+        ch = Chan()
+
+        async def fire():
+            await ch.send("fired")
+
+        gosched.after_func(0.03, fire)
+        return await ch.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) == "fired"
+
+
+def test_pending_timer_channel_is_not_a_deadlock(gmp):
+    async def main():
+        t = gosched.Timer(0.02)
+        v = await t.c.recv()
+        tick = gosched.Ticker(0.01)
+        w = await tick.c.recv()
+        tick.stop()
+        return type(v), type(w)
+
+    assert gosched.run(main, gomaxprocs=gmp) == (float, float)
+
+
+def test_running_sync_goroutine_is_not_a_deadlock(gmp):
+    def busy(ch):
+        time.sleep(0.05)  # a blocking call in a sync goroutine: an M is running
+        gosched.block_on(ch.send("from sync"))
+
+    async def in_syscall(ch):
+        await gosched.syscall(time.sleep, 0.05)
+        await ch.send("from syscall")
+
+    async def main():
+        ch = Chan()
+        go(busy, ch)
+        go(in_syscall, ch)
+        return sorted([await ch.recv(), await ch.recv()])
+
+    assert gosched.run(main, gomaxprocs=gmp) == ["from sync", "from syscall"]
+
+
+def test_foreign_thread_is_not_a_deadlock(gmp):
+    async def main():
+        ready, ch = Chan(), Chan()
+
+        def thread():
+            gosched.block_on(ready.send(None))
+            time.sleep(0.05)
+            gosched.block_on(ch.send("from thread"))
+
+        t = threading.Thread(target=thread)
+        t.start()
+        await ready.recv()
+        v = await ch.recv()
+        await gosched.syscall(t.join)
+        return v
+
+    assert gosched.run(main, gomaxprocs=gmp) == "from thread"
+
+
+# ---------------------------------------------------------------------------
+# num_goroutine, goid, stack, gomaxprocs
+# ---------------------------------------------------------------------------
+
+
+def test_num_goroutine(gmp, wait_blocked):
+    async def main():
+        counts = [gosched.num_goroutine()]
+        block = Chan()
+
+        async def waiter():
+            await block.recv()
+
+        for _ in range(10):
+            go(waiter)
+        counts.append(gosched.num_goroutine())
+        await wait_blocked("chan receive", 10)
+        counts.append(gosched.num_goroutine())
+        block.close()
+        while gosched.num_goroutine() > 1:
+            await gosched.sleep(0.001)
+        counts.append(gosched.num_goroutine())
+        return counts
+
+    assert gosched.run(main, gomaxprocs=gmp) == [1, 11, 11, 1]
+
+
+def test_goid(gmp):
+    async def main():
+        ids = Chan(20)
+
+        async def child():
+            await ids.send(gosched.goid())
+
+        def sync_child():
+            gosched.block_on(ids.send(gosched.goid()))
+
+        for i in range(20):
+            go(child if i % 2 else sync_child)
+        children = [await ids.recv() for _ in range(20)]
+        thread_ids = []
+        t = threading.Thread(target=lambda: thread_ids.append(gosched.goid()))
+        t.start()
+        await gosched.syscall(t.join)
+        return gosched.goid(), children, thread_ids
+
+    main_id, children, thread_ids = gosched.run(main, gomaxprocs=gmp)
+    assert main_id == 1
+    assert len(set(children)) == 20
+    assert all(g > 1 for g in children)
+    assert thread_ids == [0]
+    assert gosched.goid() == 0
+
+
+def test_stack_of_a_parked_goroutine(gmp, wait_blocked):
+    ids = {}
+
+    async def parked(ch):
+        ids["parked"] = gosched.goid()
+        await ch.recv()  # parked-here
+
+    async def main():
+        ch = Chan()
+        go(parked, ch)  # go-parked
+        await wait_blocked("chan receive")
+        dump = gosched.stack()
+        ch.close()
+        return dump
+
+    dump = gosched.run(main, gomaxprocs=gmp)
+    expected = "\n".join(
+        [
+            f"goroutine {ids['parked']} [chan receive]:",
+            f"{__name__}.{parked.__qualname__}(...)",
+            f"\t{__file__}:{marker_line('parked-here')}",
+            f"created by {__name__}.{main.__qualname__} in goroutine 1",
+            f"\t{__file__}:{marker_line('go-parked')}",
+        ]
+    )
+    assert dump.startswith("goroutine 1 [running]:\n")
+    blocks = dump.rstrip("\n").split("\n\n")
+    assert len(blocks) == 2
+    assert blocks[1] == expected
+
+
+def test_stack_of_the_running_goroutine_has_only_its_own_frames(gmp):
+    def helper():
+        return gosched.stack(all=False)  # stack-call
+
+    async def main():
+        return helper()  # helper-call
+
+    s = gosched.run(main, gomaxprocs=gmp)
+    assert s == "\n".join(
+        [
+            "goroutine 1 [running]:",
+            f"{__name__}.{helper.__qualname__}(...)",
+            f"\t{__file__}:{marker_line('stack-call')}",
+            f"{__name__}.{main.__qualname__}(...)",
+            f"\t{__file__}:{marker_line('helper-call')}",
+            "",
+        ]
+    )
+
+
+def test_stack_shows_wait_reasons(gmp, headers, wait_blocked):
+    ids = {}
+
+    async def sleeper():
+        ids["sleep"] = gosched.goid()
+        await gosched.sleep(3600)
+
+    async def selector():
+        ids["select"] = gosched.goid()
+        await select(Chan().recv, Chan().recv)
+
+    async def sender():
+        ids["chan send"] = gosched.goid()
+        await Chan().send(1)
+
+    async def main():
+        for f in (sleeper, selector, sender):
+            go(f)
+        for status in ("sleep", "select", "chan send"):
+            await wait_blocked(status)
+        return gosched.stack()
+
+    dump = gosched.run(main, gomaxprocs=gmp)
+    assert headers(dump) == {1: "running", **{g: status for status, g in ids.items()}}
+
+
+def test_gomaxprocs_get_and_set(gmp):
+    async def main():
+        seen = [gosched.gomaxprocs(), gosched.gomaxprocs(0)]
+        seen.append(gosched.gomaxprocs(3))
+        seen.append(gosched.gomaxprocs())
+        seen.append(gosched.gomaxprocs(1))
+        seen.append(gosched.gomaxprocs(-1))  # n < 1 only reads the setting
+        seen.append(gosched.gomaxprocs())
+        return seen
+
+    assert gosched.run(main, gomaxprocs=gmp) == [gmp, gmp, gmp, 3, 3, 1, 1]
+
+
+def test_gomaxprocs_resize_keeps_goroutines_and_timers(gmp):
+    async def main():
+        out = Chan()
+
+        async def sleeper(i):
+            await gosched.sleep(0.01 * (i % 3))
+            await out.send(i)
+
+        for i in range(30):
+            go(sleeper, i)
+        gosched.gomaxprocs(4)
+        for i in range(30, 60):
+            go(sleeper, i)
+        gosched.gomaxprocs(1)
+        got = sorted([await out.recv() for _ in range(60)])
+        gosched.gomaxprocs(2)
+        return got
+
+    assert gosched.run(main, gomaxprocs=gmp) == list(range(60))
+
+
+def test_gomaxprocs_default_and_environment(monkeypatch):
+    async def main():
+        return gosched.gomaxprocs()
+
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
+    assert gosched.run(main) == (1 if gil else os.cpu_count())
+    monkeypatch.setenv("GOMAXPROCS", "3")
+    assert gosched.run(main) == 3
+    assert gosched.run(main, gomaxprocs=2) == 2

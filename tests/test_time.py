@@ -1,0 +1,342 @@
+"""Timers: sleep, after, Timer, after_func and Ticker.
+
+No test here asserts how long anything took: sleeps only create situations
+(a timer that has or has not expired yet), and the assertions are about the
+order of events and the values seen.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+import gosched
+from gosched import Chan, default, go, select
+
+pytestmark = pytest.mark.timeout(30)
+
+DEADLOCK = "all goroutines are asleep - deadlock!"
+
+
+# ---------------------------------------------------------------------------
+# sleep
+# ---------------------------------------------------------------------------
+
+
+def test_sleep_order(gmp):
+    """A goroutine that sleeps less wakes first (durations 50 ms apart)."""
+    durations = [0.0, 0.05, 0.10, 0.15, 0.20, 0.25]
+
+    async def main():
+        woke = Chan(len(durations))
+
+        async def sleeper(d):
+            await gosched.sleep(d)
+            await woke.send(d)
+
+        shuffled = list(durations)
+        random.Random(7).shuffle(shuffled)
+        for d in shuffled:
+            go(sleeper, d)
+        return [await woke.recv() for _ in durations]
+
+    assert gosched.run(main, gomaxprocs=gmp) == durations
+
+
+def test_short_sleeper_wakes_before_long_sleeper(gmp):
+    async def main():
+        first = Chan(2)
+
+        async def sleeper(name, d):
+            await gosched.sleep(d)
+            await first.send(name)
+
+        go(sleeper, "long", 30.0)
+        go(sleeper, "short", 0.01)
+        return await first.recv()  # the long sleeper is abandoned when main returns
+
+    assert gosched.run(main, gomaxprocs=gmp) == "short"
+
+
+def test_sleep_zero_and_negative_do_not_suspend():
+    async def main():
+        log = []
+
+        async def other():
+            log.append("other")
+
+        go(other)
+        await gosched.sleep(0)
+        await gosched.sleep(-1)
+        log.append("main")
+        await gosched.sleep(0.001)
+        return log
+
+    assert gosched.run(main, gomaxprocs=1) == ["main", "other"]
+
+
+def test_sleep_in_many_goroutines(gmp):
+    async def main():
+        done = Chan()
+
+        async def sleeper(i):
+            await gosched.sleep(0.001 * (i % 5))
+            await done.send(i)
+
+        for i in range(500):
+            go(sleeper, i)
+        return sorted([await done.recv() for _ in range(500)])
+
+    assert gosched.run(main, gomaxprocs=gmp) == list(range(500))
+
+
+def test_sleep_in_sync_goroutine(gmp):
+    def sleeper(out):
+        gosched.block_on(gosched.sleep(0.01))
+        gosched.block_on(out.send("sync slept"))
+
+    async def main():
+        out = Chan()
+        go(sleeper, out)
+        return await out.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) == "sync slept"
+
+
+# ---------------------------------------------------------------------------
+# after and Timer
+# ---------------------------------------------------------------------------
+
+
+def test_after_sends_the_time(gmp):
+    async def main():
+        before = time.monotonic()
+        c = gosched.after(0.01)
+        v = await c.recv()
+        after = time.monotonic()
+        return before, v, after, c.cap
+
+    before, v, after, cap = gosched.run(main, gomaxprocs=gmp)
+    assert isinstance(v, float)
+    assert before <= v <= after  # a reading of the monotonic clock, taken when it fired
+    assert cap == 1
+
+
+def test_after_as_a_select_timeout(gmp):
+    async def main():
+        never, ready = Chan(), Chan(1)
+        await ready.send("value")
+        timed_out = await select(never.recv, gosched.after(0.01).recv)
+        not_timed_out = await select(ready.recv, gosched.after(30).recv)
+        return timed_out[0], not_timed_out
+
+    assert gosched.run(main, gomaxprocs=gmp) == (1, (0, "value"))
+
+
+def test_timer_fires_once(gmp):
+    async def main():
+        t = gosched.Timer(0.01)
+        v = await t.c.recv()
+        await gosched.sleep(0.03)
+        return type(v), await select(t.c.recv, default)
+
+    assert gosched.run(main, gomaxprocs=gmp) == (float, (1, None))
+
+
+def test_timer_stop(gmp):
+    async def main():
+        t = gosched.Timer(0.05)
+        stopped = [t.stop(), t.stop()]  # active, then already stopped
+        await gosched.sleep(0.1)  # past its deadline: it must not fire
+        never_fired = await select(t.c.recv, default)
+
+        fired = gosched.Timer(0.001)
+        await fired.c.recv()
+        stopped.append(fired.stop())  # already fired and received
+        return stopped, never_fired
+
+    assert gosched.run(main, gomaxprocs=gmp) == ([True, False, False], (1, None))
+
+
+def test_timer_stop_discards_an_unreceived_value(gmp):
+    async def main():
+        t = gosched.Timer(0.001)
+        await gosched.sleep(0.02)  # it fires, nobody receives
+        t.stop()
+        return len(t.c), await select(t.c.recv, default)
+
+    assert gosched.run(main, gomaxprocs=gmp) == (0, (1, None))
+
+
+def test_timer_reset(gmp):
+    async def main():
+        t = gosched.Timer(30)
+        results = [t.reset(0.01)]  # active: True
+        v1 = await t.c.recv()
+        results.append(t.reset(0.01))  # fired and received: False
+        v2 = await t.c.recv()
+        t.stop()
+        results.append(t.reset(0.01))  # stopped: False
+        v3 = await t.c.recv()
+        return results, v1 < v2 < v3
+
+    assert gosched.run(main, gomaxprocs=gmp) == ([True, False, False], True)
+
+
+def test_timer_reset_postpones_firing(gmp):
+    async def main():
+        t = gosched.Timer(0.05)
+        t.reset(30)
+        await gosched.sleep(0.1)  # past the original deadline
+        return await select(t.c.recv, default)
+
+    assert gosched.run(main, gomaxprocs=gmp) == (1, None)
+
+
+# ---------------------------------------------------------------------------
+# after_func
+# ---------------------------------------------------------------------------
+
+
+def test_after_func_runs_fn_in_its_own_goroutine(gmp):
+    async def main():
+        out = Chan(2)
+
+        async def async_fn(tag):
+            await out.send((tag, gosched.goid()))
+
+        def plain_fn(tag):
+            gosched.block_on(out.send((tag, gosched.goid())))
+
+        gosched.after_func(0.01, async_fn, "async")
+        gosched.after_func(0.02, plain_fn, "plain")
+        return sorted([await out.recv(), await out.recv()])
+
+    (tag1, id1), (tag2, id2) = gosched.run(main, gomaxprocs=gmp)
+    assert (tag1, tag2) == ("async", "plain")
+    assert id1 not in (0, 1) and id2 not in (0, 1) and id1 != id2
+
+
+def test_after_func_fn_may_block(gmp):
+    async def main():
+        ch = Chan()
+
+        async def fn():
+            await ch.send("from after_func")  # blocks until main receives
+
+        gosched.after_func(0.001, fn)
+        await gosched.sleep(0.02)
+        return await ch.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) == "from after_func"
+
+
+def test_after_func_stop(gmp):
+    ran = []
+
+    async def main():
+        t = gosched.after_func(0.05, ran.append, "ran")
+        first = t.stop()
+        await gosched.sleep(0.1)  # past its deadline: it must not fire
+        return first, t.stop()
+
+    assert gosched.run(main, gomaxprocs=gmp) == (True, False)
+    assert ran == []
+
+
+def test_after_func_reset(gmp):
+    async def main():
+        out = Chan(2)
+
+        async def fn():
+            await out.send(gosched.goid())
+
+        t = gosched.after_func(30, fn)
+        was_active = t.reset(0.01)
+        g1 = await out.recv()
+        was_active_after_firing = t.reset(0.01)  # runs again, in a new goroutine
+        g2 = await out.recv()
+        return was_active, was_active_after_firing, g1 != g2
+
+    assert gosched.run(main, gomaxprocs=gmp) == (True, False, True)
+
+
+# ---------------------------------------------------------------------------
+# Ticker
+# ---------------------------------------------------------------------------
+
+
+def test_ticker_delivers_ticks(gmp):
+    async def main():
+        t = gosched.Ticker(0.005)
+        ticks = [await t.c.recv() for _ in range(5)]
+        t.stop()
+        return ticks, t.c.cap
+
+    ticks, cap = gosched.run(main, gomaxprocs=gmp)
+    assert all(isinstance(v, float) for v in ticks)
+    assert ticks == sorted(ticks) and len(set(ticks)) == 5
+    assert cap == 1
+
+
+def test_ticker_stop(gmp):
+    async def main():
+        t = gosched.Ticker(0.005)
+        await t.c.recv()
+        t.stop()
+        pending = len(t.c)
+        await gosched.sleep(0.05)  # ten periods
+        return pending, await select(t.c.recv, default)
+
+    assert gosched.run(main, gomaxprocs=gmp) == (0, (1, None))
+
+
+def test_stopped_ticker_channel_blocks_forever(gmp, headers):
+    async def main():
+        t = gosched.Ticker(0.005)
+        await t.c.recv()
+        t.stop()
+        await t.c.recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == DEADLOCK
+    assert headers(ei.value.dump) == {1: "chan receive"}
+
+
+def test_slow_ticker_receiver_misses_ticks(gmp):
+    async def main():
+        t = gosched.Ticker(0.005)
+        await gosched.sleep(0.1)  # about twenty periods without receiving
+        woke = time.monotonic()
+        backlog = len(t.c)
+        stale = await t.c.recv()  # the one tick the channel could hold
+        fresh = await t.c.recv()  # must be a new tick, not an older one kept back
+        t.stop()
+        return backlog, stale < woke, woke < fresh
+
+    # The channel was full from the first tick until main received: every tick
+    # in between was dropped, so the next one is sent after main woke up.
+    assert gosched.run(main, gomaxprocs=gmp) == (1, True, True)
+
+
+def test_ticker_reset(gmp):
+    async def main():
+        t = gosched.Ticker(30)
+        t.reset(0.005)
+        ticks = [await t.c.recv() for _ in range(3)]
+        t.stop()
+        return ticks == sorted(ticks)
+
+    assert gosched.run(main, gomaxprocs=gmp) is True
+
+
+def test_ticker_needs_a_positive_interval(gmp):
+    async def main():
+        with pytest.raises(ValueError) as ei:
+            gosched.Ticker(0)
+        return str(ei.value)
+
+    assert gosched.run(main, gomaxprocs=gmp) == "non-positive interval for NewTicker"
