@@ -1494,6 +1494,14 @@ def checkdead() -> None:
     fatal_locked("all goroutines are asleep - deadlock!", Deadlock)
 
 
+def incidlelocked(v: int) -> None:
+    """Count an M as idle (+1) or running (-1) without parking it (Go's ``incidlelocked``)."""
+    with sched.lock:
+        sched.nmidlelocked += v
+        if v > 0:
+            checkdead()
+
+
 def foreignwakers() -> bool:
     """Is a thread alive that this run started and that might still call ``block_on``?
 

@@ -29,7 +29,7 @@ import time
 from typing import TextIO
 
 from . import proc
-from .proc import checkdead, handoffp, injectglist, netpollnow
+from .proc import checkdead, handoffp, incidlelocked, injectglist, netpollnow
 from .runq import runqempty
 from .runtime2 import (
     FORCE_PREEMPT_NS,
@@ -171,14 +171,19 @@ def retake(now: float) -> int:
                 continue
         elif stuck < FORCE_PREEMPT or not otherwork(pp, now):
             continue
+        # Count ourselves as a running M until the P is handed off: otherwise the
+        # M we take it from could go idle and report a deadlock in between.
+        incidlelocked(-1)
         try:
             pp.lease.pop()
         except IndexError:
+            incidlelocked(1)
             continue  # its M is on g0: it will give the P up by itself if it must
         pp.status = _Pidle
         pp.m = None
         pp.syscalltick += 1
         handoffp(pp)
+        incidlelocked(1)
         n += 1
     return n
 
