@@ -10,6 +10,7 @@ import types
 from collections.abc import Generator
 from typing import Any
 
+from . import context, sync
 from .chan import Chan, ClosedChannelError, nilchan
 from .gotime import Ticker, Timer, after, after_func, sleep
 from .runtime.main import run
@@ -19,6 +20,7 @@ from .runtime.proc import gosched_m as _gosched_m
 from .runtime.runtime2 import tls as _tls
 from .runtime.traceback import stack
 from .select import default, select
+from .sync import Cond, ErrGroup, Mutex, Once, RWMutex, Semaphore, WaitGroup
 
 _GOSCHED = (_gosched_m,)
 
@@ -51,14 +53,22 @@ def goid() -> int:
 __all__ = [
     "Chan",
     "ClosedChannelError",
+    "Cond",
     "Deadlock",
+    "ErrGroup",
     "FatalError",
     "Goexit",
+    "Mutex",
+    "Once",
+    "RWMutex",
+    "Semaphore",
     "Ticker",
     "Timer",
+    "WaitGroup",
     "after",
     "after_func",
     "block_on",
+    "context",
     "default",
     "go",
     "goexit",
@@ -71,5 +81,6 @@ __all__ = [
     "select",
     "sleep",
     "stack",
+    "sync",
     "syscall",
 ]

@@ -940,12 +940,12 @@ def newm(fn: Callable[[M], None] | None, pp: P | None, id: int, epoch: int,
     mp.nextp = pp
     mp.nextg = nextg
     mp.spinning = spinning
+    name = "gosched-sysmon" if fn is not None else f"gosched-M{id}"
+    mp.thread = threading.Thread(target=mstart, args=(mp,), name=name, daemon=True)
     with sched.lock:
         if sched.epoch != epoch or sched.exiting:
             return None
         sched.allm.append(mp)
-    name = "gosched-sysmon" if fn is not None else f"gosched-M{id}"
-    mp.thread = threading.Thread(target=mstart, args=(mp,), name=name, daemon=True)
     mp.thread.start()
     return mp
 
@@ -1511,9 +1511,9 @@ def foreignwakers() -> bool:
     nor are the runtime's own Ms; a foreign thread parked in ``block_on`` is an
     idle M like any other.
     """
-    ours = {mp.ident for mp in sched.allm}
+    ours = {id(mp.thread) for mp in sched.allm}
     for t in threading.enumerate():
-        if t.ident not in sched.prethreads and t.ident not in ours and t.is_alive():
+        if t.ident not in sched.prethreads and id(t) not in ours and t.is_alive():
             return True
     return False
 
@@ -1603,18 +1603,17 @@ def exitRuntime(reason: tuple, lockheld: bool = False) -> None:
         if sched.stopwait > 0:
             sched.stopwait = 0
             sched.stopnote.release()
-        if sched.sysmonwait:
-            sched.sysmonwait = False
-            sched.sysmonnote.release()
     finally:
         if not lockheld:
             sched.lock.release()
+    wakesysmon()
     if poller is not None:
         poller.netpollBreak()
 
 
 def wakesysmon() -> None:
-    with sched.lock:
+    """Wake sysmon from its deep sleep, if it is in one. Any lock may be held."""
+    with sched.sysmonwaitlock:
         if sched.sysmonwait:
             sched.sysmonwait = False
             sched.sysmonnote.release()

@@ -289,6 +289,7 @@ class Schedt:
         self.stopwait = 0
         self.stopnote = threading.Lock()
         self.stopnote.acquire()
+        self.sysmonwaitlock = threading.Lock()  # guards sysmonwait (taken after lock)
         self.sysmonwait = False
         self.sysmonnote = threading.Lock()
         self.sysmonnote.acquire()

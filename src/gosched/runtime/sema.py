@@ -74,6 +74,7 @@ from typing import Any
 
 from .proc import goready, park_m
 from .runtime2 import G, waitReasonSemacquire, waitReasonSyncCondWait
+from .timers import nanotime
 
 semTabSize = 251  # Go's semTabSize: a prime, so addresses spread over the roots
 
@@ -83,6 +84,7 @@ SEMA_TICKET = 1  # semaRoot: ownership handed over by semrelease1; notifyList: t
 SEMA_ROOT = 2  # the semaRoot (or notifyList) it waits on
 SEMA_KEY = 3  # semaRoot: id(addr)
 SEMA_QUEUED = 4  # semaRoot: still linked on its address's queue
+SEMA_WOKEN = 5  # semaRoot: when semrelease1 readied it (see semacquire1)
 
 
 class Sema:
@@ -114,18 +116,25 @@ def rootFor(addr: object) -> semaRoot:
 
 
 @types.coroutine
-def semacquire1(addr: Any, lifo: bool, reason: str) -> Generator[Any, Any, None]:
-    """Wait until ``addr._sema > 0``, then decrement it (Go's ``semacquire1``)."""
+def semacquire1(addr: Any, lifo: bool, reason: str) -> Generator[Any, Any, float]:
+    """Wait until ``addr._sema > 0``, then decrement it (Go's ``semacquire1``).
+
+    Returns when the last wakeup was issued (0 if it never slept). A Mutex
+    measures starvation up to that moment, not up to when the waiter got to
+    run: waking a thread (a sync goroutine in ``block_on``) alone can take more
+    than Go's 1 ms threshold, and that delay is not other goroutines barging in.
+    """
     root = rootFor(addr)
     lock = root.lock
     key = id(addr)
+    woken = 0.0
     while True:
         lock.acquire()
         if addr._sema > 0:  # cansemacquire
             addr._sema -= 1
             lock.release()
-            return
-        s = [None, False, root, key, True]
+            return woken
+        s = [None, False, root, key, True, 0.0]
         q = root.waiters.get(key)
         if q is None:
             q = root.waiters[key] = deque()
@@ -140,8 +149,9 @@ def semacquire1(addr: Any, lifo: bool, reason: str) -> Generator[Any, Any, None]
                 if s[SEMA_QUEUED]:
                     unqueue(s)
             raise
+        woken = s[SEMA_WOKEN]
         if s[SEMA_TICKET]:
-            return  # semrelease1 consumed the count for us (handoff)
+            return woken  # semrelease1 consumed the count for us (handoff)
         # Woken, but a goroutine that never slept may have taken the count: try again.
 
 
@@ -168,6 +178,7 @@ def semrelease1(addr: Any, handoff: bool) -> None:
     if not q:
         del root.waiters[key]
     s[SEMA_QUEUED] = False
+    s[SEMA_WOKEN] = nanotime()
     if handoff:
         addr._sema -= 1
         s[SEMA_TICKET] = True

@@ -85,15 +85,15 @@ def sysmon(mp: M) -> None:
         delay = min(delay, 10e-3)
         time.sleep(delay)
         now = nanotime()
+        if sched.deadlockdeferred:
+            with sched.lock:
+                sched.deadlockdeferred = False
+                checkdead()
         allidle = sched.gcwaiting or sched.npidle == sched.gomaxprocs
         if schedtrace <= 0 and allidle and not hogging() and deepsleep(now):
             idle = 0
             delay = 20e-6
             continue
-        if sched.deadlockdeferred:
-            with sched.lock:
-                sched.deadlockdeferred = False
-                checkdead()
         with sched.sysmonlock:
             lastpoll = sched.lastpoll
             poller = proc.poller
@@ -128,13 +128,14 @@ def deepsleep(now: float) -> bool:
     with sched.lock:
         if sched.exiting or not (sched.gcwaiting or sched.npidle == sched.gomaxprocs):
             return False
-        sched.sysmonwait = True
+        with sched.sysmonwaitlock:
+            sched.sysmonwait = True
     next_ = min((w for pp in sched.allp if (w := pp.timers.wakeTime())), default=0.0)
     timeout = 60.0 if not next_ else min(max(next_ - now, 0.0), 60.0)
     if sched.deadlockdeferred:
         timeout = min(timeout, 10e-3)  # poll for the foreign threads checkdead waits on
     sched.sysmonnote.acquire(timeout=timeout)
-    with sched.lock:
+    with sched.sysmonwaitlock:
         if sched.sysmonwait:  # timed out: nobody released the note
             sched.sysmonwait = False
     return True

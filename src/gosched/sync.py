@@ -1,0 +1,857 @@
+"""Synchronization primitives: Go's ``sync`` package, and x/sync's ``semaphore`` and ``errgroup``.
+
+Mutex, RWMutex, WaitGroup and Cond are ports of Go's, line for line where the
+logic is concerned, on the runtime semaphore of ``runtime/sema.py``. Each
+keeps a small state word and sleeps on a semaphore only when contended. Go
+updates the word with CAS loops; here every word is guarded by the
+primitive's own ``threading.Lock`` (named next to the field), so a CAS that
+could fail and retry becomes a short critical section that cannot. No
+critical section ever blocks or yields: a goroutine releases the lock before
+it sleeps, and a waker readies goroutines after releasing it.
+
+Fast paths complete when called
+-------------------------------
+``await mu.lock()`` on a free mutex must not suspend, and should not
+allocate. ``lock()`` is therefore a plain method: it takes the mutex right
+away when it can and returns ``_DONE``, an exhausted generator-based
+coroutine that any number of ``await``\\ s (and ``block_on``) finish at once
+without allocating. Only a contended call returns a real coroutine, which
+waits when awaited. The same holds for ``RWMutex.rlock``/``lock``,
+``WaitGroup.wait``, ``Once.do`` and ``Semaphore.acquire``. The result of these
+methods must always be awaited, as a Go call is always completed.
+
+Mutex fairness (from Go's ``sync/mutex.go``)
+--------------------------------------------
+Mutex can be in 2 modes of operations: normal and starvation. In normal mode
+waiters are queued in FIFO order, but a woken up waiter does not own the
+mutex and competes with new arriving goroutines over the ownership. New
+arriving goroutines have an advantage -- they are already running on CPU --
+so a woken up waiter has good chances of losing. In such case it is queued at
+front of the wait queue. If a waiter fails to acquire the mutex for more than
+1 ms, it switches the mutex to the starvation mode.
+
+In starvation mode ownership of the mutex is directly handed off from the
+unlocking goroutine to the waiter at the front of the queue. New arriving
+goroutines don't try to acquire the mutex even if it appears to be unlocked,
+and don't spin. Instead they queue themselves at the tail of the wait queue.
+
+If a waiter receives ownership of the mutex and sees that either (1) it is
+the last waiter in the queue, or (2) it waited for less than 1 ms, it switches
+the mutex back to normal operation mode.
+
+Normal mode has considerably better performance as a goroutine can acquire a
+mutex several times in a row even if there are blocked waiters. Starvation
+mode is important to prevent pathological cases of tail latency.
+
+Unlike Go, a contended ``lock`` never spins before sleeping: one spin
+iteration of Python costs about as much as a park and a wakeup. And since
+``unlock`` cannot yield the P, a handoff in starvation mode readies the new
+owner into ``runnext`` rather than switching to it (see ``runtime/sema.py``).
+A waiter's wait is measured until it is woken, not until it runs: a sync
+goroutine or a thread (``block_on``) is woken by an OS thread switch, which
+can take longer than the 1 ms threshold by itself, and counting it would keep
+a Mutex shared with threads in starvation mode, running at the pace of thread
+wakeups (see ``semacquire1``).
+
+Panics are exceptions: misuse raises ``RuntimeError`` with Go's message and,
+unlike Go (where these are fatal or leave the word corrupted), leaves the
+primitive as it was.
+
+Semaphore and ErrGroup follow x/sync: a weighted semaphore is a lock, a
+count and a FIFO of waiters, each parked on a channel of its own so that it
+can also wait for a context; an ErrGroup is a WaitGroup, a first error, and
+a semaphore for its limit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import types
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Protocol
+
+from .chan import Chan, nilchan
+from .context import Context, with_cancel
+from .runtime.proc import block_on, go
+from .runtime.runtime2 import (
+    waitReasonSyncMutexLock,
+    waitReasonSyncRWMutexLock,
+    waitReasonSyncRWMutexRLock,
+    waitReasonSyncWaitGroupWait,
+)
+from .runtime.sema import (
+    Sema,
+    notifyList,
+    notifyListAdd,
+    notifyListNotifyAll,
+    notifyListNotifyOne,
+    notifyListWait,
+    semacquire1,
+    semrelease1,
+)
+from .runtime.timers import nanotime
+from .select import select
+
+__all__ = ["Cond", "ErrGroup", "Locker", "Mutex", "Once", "RWMutex", "Semaphore", "WaitGroup"]
+
+
+@types.coroutine
+def _ready() -> Generator[Any, Any, None]:
+    yield from ()
+
+
+# What a fast path returns: awaiting an exhausted generator returns None at once
+# (CPython special-cases it), and it can be awaited any number of times, from any
+# thread, since being finished is its only state.
+_DONE = _ready()
+for _ in _DONE:
+    pass
+
+
+class Locker(Protocol):
+    """Go's ``sync.Locker``: what ``Cond`` needs (Mutex, RWMutex, ``RWMutex.rlocker()``)."""
+
+    def lock(self) -> Awaitable[None]: ...
+
+    def unlock(self) -> None: ...
+
+
+# ----------------------------------------------------------------------------
+# Mutex
+# ----------------------------------------------------------------------------
+
+mutexLocked = 1  # mutex is locked
+mutexWoken = 2  # a woken waiter is on its way: unlock need not wake another
+mutexStarving = 4  # ownership goes to the head waiter; newcomers queue
+mutexWaiterShift = 3  # state >> mutexWaiterShift: the number of waiters
+starvationThreshold = 1e-3  # Go's starvationThresholdNs (1 ms), in seconds
+
+
+class Mutex:
+    """A mutual exclusion lock (Go's ``sync.Mutex``).
+
+    ``await mu.lock()`` / ``mu.unlock()``, or ``async with mu:``. A locked Mutex
+    is not associated with a particular goroutine: one may lock it and
+    another unlock it.
+    """
+
+    __slots__ = ("_lk", "_sema", "_state")
+
+    def __init__(self) -> None:
+        self._lk = threading.Lock()
+        self._state = 0  # guarded by _lk: mutexLocked|mutexWoken|mutexStarving|waiters<<shift
+        self._sema = 0  # the semaphore word; guarded by sema.rootFor(self).lock
+
+    def lock(self) -> Awaitable[None]:
+        """Lock the mutex; if it is locked, the result waits until it is available."""
+        lk = self._lk
+        lk.acquire()
+        if self._state == 0:  # fast path: grab unlocked mutex
+            self._state = mutexLocked
+            lk.release()
+            return _DONE
+        lk.release()
+        return self._lockSlow()
+
+    @types.coroutine
+    def _lockSlow(self) -> Generator[Any, Any, None]:
+        lk = self._lk
+        waitStartTime = 0.0
+        starving = False
+        awoke = False
+        while True:
+            lk.acquire()
+            old = self._state
+            new = old
+            # Don't try to acquire a starving mutex: new arriving goroutines must queue.
+            if not old & mutexStarving:
+                new |= mutexLocked
+            if old & (mutexLocked | mutexStarving):
+                new += 1 << mutexWaiterShift
+            # The current goroutine switches the mutex to starvation mode. But if
+            # the mutex is currently unlocked, don't do the switch: unlock expects
+            # that a starving mutex has waiters, which will not be true in this case.
+            if starving and old & mutexLocked:
+                new |= mutexStarving
+            if awoke:
+                # The goroutine has been woken from sleep, so we need to reset the
+                # flag in either case.
+                new &= ~mutexWoken
+            self._state = new
+            lk.release()
+            if not old & (mutexLocked | mutexStarving):
+                return  # locked the mutex
+            # If we were already waiting before, queue at the front of the queue.
+            queueLifo = waitStartTime != 0
+            if not queueLifo:
+                waitStartTime = nanotime()
+            woke = yield from semacquire1(self, queueLifo, waitReasonSyncMutexLock)
+            starving = starving or (woke or nanotime()) - waitStartTime > starvationThreshold
+            lk.acquire()
+            old = self._state
+            if old & mutexStarving:
+                # Ownership was handed off to us, but the state is not updated yet:
+                # mutexLocked is not set and we are still counted as a waiter.
+                delta = mutexLocked - (1 << mutexWaiterShift)
+                if not starving or old >> mutexWaiterShift == 1:
+                    # Exit starvation mode. Critical to do it here and consider
+                    # wait time: starvation mode is so inefficient that two
+                    # goroutines can go lock-step infinitely once they switch
+                    # the mutex to starvation mode.
+                    delta -= mutexStarving
+                self._state = old + delta
+                lk.release()
+                return
+            lk.release()
+            awoke = True
+
+    def try_lock(self) -> bool:
+        """Lock the mutex if it is free now (and not promised to a starving waiter)."""
+        with self._lk:
+            old = self._state
+            if old & (mutexLocked | mutexStarving):
+                return False
+            # There may be a goroutine waiting for the mutex, but we are running
+            # now and can try to grab the mutex before that goroutine wakes up.
+            self._state = old | mutexLocked
+            return True
+
+    def unlock(self) -> None:
+        """Unlock the mutex; ``RuntimeError`` if it is not locked."""
+        lk = self._lk
+        lk.acquire()
+        state = self._state
+        if state == mutexLocked:  # fast path: nobody waits
+            self._state = 0
+            lk.release()
+            return
+        if not state & mutexLocked:
+            lk.release()
+            raise RuntimeError("sync: unlock of unlocked mutex")
+        new = state - mutexLocked
+        if new & mutexStarving:
+            # Starving mode: hand ownership to the next waiter. mutexLocked stays
+            # clear until it wakes up, but the mutex counts as locked while
+            # mutexStarving is set, so newcomers won't acquire it.
+            self._state = new
+            lk.release()
+            semrelease1(self, True)
+            return
+        if new >> mutexWaiterShift == 0 or new & mutexWoken:
+            # No waiters, or one is already woken and will compete for it.
+            self._state = new
+            lk.release()
+            return
+        # Grab the right to wake someone.
+        self._state = (new - (1 << mutexWaiterShift)) | mutexWoken
+        lk.release()
+        semrelease1(self, False)
+
+    __aenter__ = lock
+
+    def __aexit__(self, *exc: object) -> Awaitable[None]:
+        self.unlock()
+        return _DONE
+
+
+# ----------------------------------------------------------------------------
+# RWMutex
+# ----------------------------------------------------------------------------
+
+rwmutexMaxReaders = 1 << 30
+
+
+class RWMutex:
+    """A reader/writer mutual exclusion lock (Go's ``sync.RWMutex``).
+
+    Any number of readers or one writer. A writer that calls ``lock`` blocks
+    new readers until it has had the lock, so a stream of readers cannot
+    starve it. ``async with rw:`` holds the write lock, ``async with
+    rw.rlocker():`` a read lock.
+    """
+
+    __slots__ = ("_lk", "_readerCount", "_readerSem", "_readerWait", "_w", "_writerSem")
+
+    def __init__(self) -> None:
+        self._w = Mutex()  # held if there are pending writers
+        self._writerSem = Sema()  # the writer waits here for departing readers
+        self._readerSem = Sema()  # readers wait here for the writer to finish
+        self._lk = threading.Lock()
+        # guarded by _lk: readers holding or waiting for the lock, minus
+        # rwmutexMaxReaders while a writer is pending
+        self._readerCount = 0
+        self._readerWait = 0  # guarded by _lk: departing readers a pending writer waits for
+
+    def rlock(self) -> Awaitable[None]:
+        """Lock for reading; waits while a writer holds or waits for the lock."""
+        lk = self._lk
+        lk.acquire()
+        r = self._readerCount + 1
+        self._readerCount = r
+        lk.release()
+        if r > 0:
+            return _DONE
+        # A writer is pending: wait for it.
+        return semacquire1(self._readerSem, False, waitReasonSyncRWMutexRLock)
+
+    def try_rlock(self) -> bool:
+        """Lock for reading if no writer holds or waits for the lock."""
+        with self._lk:
+            c = self._readerCount
+            if c < 0:
+                return False
+            self._readerCount = c + 1
+            return True
+
+    def runlock(self) -> None:
+        """Undo one ``rlock``; ``RuntimeError`` if not read-locked."""
+        lk = self._lk
+        lk.acquire()
+        r = self._readerCount - 1
+        if r >= 0:
+            self._readerCount = r
+            lk.release()
+            return
+        if r + 1 == 0 or r + 1 == -rwmutexMaxReaders:
+            lk.release()
+            raise RuntimeError("sync: RUnlock of unlocked RWMutex")
+        # A writer is pending.
+        self._readerCount = r
+        self._readerWait -= 1
+        last = self._readerWait == 0
+        lk.release()
+        if last:  # the last reader unblocks the writer
+            semrelease1(self._writerSem, False)
+
+    def lock(self) -> Awaitable[None]:
+        """Lock for writing: waits for other writers, then for the active readers."""
+        # First, resolve competition with other writers.
+        aw = self._w.lock()
+        if aw is _DONE:
+            return self._waitReaders()
+        return self._lockSlow(aw)
+
+    @types.coroutine
+    def _lockSlow(self, aw: Any) -> Generator[Any, Any, None]:
+        yield from aw
+        yield from self._waitReaders()
+
+    def _waitReaders(self) -> Any:
+        """Announce to readers there is a pending writer, then wait for the active ones."""
+        lk = self._lk
+        lk.acquire()
+        r = self._readerCount
+        self._readerCount = r - rwmutexMaxReaders
+        wait = False
+        if r != 0:
+            self._readerWait += r
+            wait = self._readerWait != 0
+        lk.release()
+        if wait:
+            return semacquire1(self._writerSem, False, waitReasonSyncRWMutexLock)
+        return _DONE
+
+    def try_lock(self) -> bool:
+        """Lock for writing if nobody holds the lock."""
+        if not self._w.try_lock():
+            return False
+        with self._lk:
+            ok = self._readerCount == 0
+            if ok:
+                self._readerCount = -rwmutexMaxReaders
+        if not ok:
+            self._w.unlock()
+        return ok
+
+    def unlock(self) -> None:
+        """Unlock for writing; ``RuntimeError`` if not write-locked."""
+        lk = self._lk
+        lk.acquire()
+        # Announce to readers there is no active writer.
+        r = self._readerCount + rwmutexMaxReaders
+        if r >= rwmutexMaxReaders:
+            lk.release()
+            raise RuntimeError("sync: Unlock of unlocked RWMutex")
+        self._readerCount = r
+        lk.release()
+        # Unblock blocked readers, if any.
+        for _ in range(r):
+            semrelease1(self._readerSem, False)
+        # Allow other writers to proceed.
+        self._w.unlock()
+
+    def rlocker(self) -> _RLocker:
+        """A Locker whose ``lock``/``unlock`` are this RWMutex's ``rlock``/``runlock``."""
+        return _RLocker(self)
+
+    __aenter__ = lock
+
+    def __aexit__(self, *exc: object) -> Awaitable[None]:
+        self.unlock()
+        return _DONE
+
+
+class _RLocker:
+    """``rw.rlocker()``: the read side of an RWMutex as a Locker."""
+
+    __slots__ = ("_rw",)
+
+    def __init__(self, rw: RWMutex) -> None:
+        self._rw = rw
+
+    def lock(self) -> Awaitable[None]:
+        return self._rw.rlock()
+
+    def unlock(self) -> None:
+        self._rw.runlock()
+
+    __aenter__ = lock
+
+    def __aexit__(self, *exc: object) -> Awaitable[None]:
+        self._rw.runlock()
+        return _DONE
+
+
+# ----------------------------------------------------------------------------
+# WaitGroup
+# ----------------------------------------------------------------------------
+
+
+class WaitGroup:
+    """Waits for a collection of goroutines to finish (Go's ``sync.WaitGroup``)."""
+
+    __slots__ = ("_counter", "_lk", "_sema", "_waiters")
+
+    def __init__(self) -> None:
+        self._lk = threading.Lock()
+        self._counter = 0  # guarded by _lk
+        self._waiters = 0  # guarded by _lk: goroutines in wait(); 0 whenever _counter is 0
+        self._sema = 0  # the semaphore word; guarded by sema.rootFor(self).lock
+
+    def add(self, delta: int) -> None:
+        """Add ``delta`` (may be negative) to the counter; at zero, release the waiters."""
+        lk = self._lk
+        lk.acquire()
+        v = self._counter + delta
+        if v < 0:
+            lk.release()
+            raise RuntimeError("sync: negative WaitGroup counter")
+        w = self._waiters
+        if v > 0 or w == 0:
+            self._counter = v
+            lk.release()
+            return
+        # The counter reached 0 with waiters: reset them, and wake each one.
+        self._counter = 0
+        self._waiters = 0
+        lk.release()
+        for _ in range(w):
+            semrelease1(self, False)
+
+    def done(self) -> None:
+        """Decrement the counter by one."""
+        self.add(-1)
+
+    def wait(self) -> Awaitable[None]:
+        """Wait until the counter is zero."""
+        lk = self._lk
+        lk.acquire()
+        if self._counter == 0:
+            lk.release()
+            return _DONE
+        self._waiters += 1
+        lk.release()
+        return self._waitSlow()
+
+    @types.coroutine
+    def _waitSlow(self) -> Generator[Any, Any, None]:
+        yield from semacquire1(self, False, waitReasonSyncWaitGroupWait)
+        with self._lk:
+            reused = self._counter != 0 or self._waiters != 0
+        if reused:
+            raise RuntimeError("sync: WaitGroup is reused before previous Wait has returned")
+
+    def go(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Go's ``WaitGroup.Go``: ``add(1)``, then run ``fn(*args)`` in a goroutine that calls
+        ``done()`` when it returns. ``fn`` may be async or plain, like ``gosched.go``."""
+        self.add(1)
+        if _isasync(fn):
+            go(_wgAsync, self, fn, args)
+        else:
+            go(_wgSync, self, fn, args)
+
+
+def _isasync(fn: Any) -> bool:
+    """Whether ``fn`` makes an async goroutine: an async function, or an object whose
+    ``__call__`` is one. Other callables run as sync goroutines."""
+    return inspect.iscoroutinefunction(fn) or (
+        callable(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+    )
+
+
+async def _wgAsync(wg: WaitGroup, fn: Callable[..., Any], args: tuple) -> None:
+    try:
+        await fn(*args)
+    finally:
+        wg.done()
+
+
+def _wgSync(wg: WaitGroup, fn: Callable[..., Any], args: tuple) -> Any:
+    try:
+        r = fn(*args)
+    except BaseException:
+        wg.done()
+        raise
+    if inspect.isawaitable(r):
+        # A plain callable that returned an awaitable (a lambda around an async
+        # call, a method like Mutex.lock): returning a coroutine makes this
+        # goroutine async, and the runtime runs it.
+        return _wgAsync(wg, _identity, (r,))
+    wg.done()
+    return None
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+# ----------------------------------------------------------------------------
+# Once
+# ----------------------------------------------------------------------------
+
+
+class Once:
+    """Performs exactly one action (Go's ``sync.Once``).
+
+    ``await once.do(fn)`` calls ``fn()`` (plain or async) if no ``do`` of this
+    Once has called it before; concurrent callers wait until it has returned.
+    A function that raises still counts as done: later calls do nothing.
+    """
+
+    __slots__ = ("_done", "_m")
+
+    def __init__(self) -> None:
+        self._m = Mutex()
+        # Written under _m, once, after fn returned. Read without it by do()'s fast
+        # path as Go does with an atomic load: reads and writes of a slot are
+        # atomic on every build, and True is final.
+        self._done = False
+
+    def do(self, fn: Callable[[], Any]) -> Awaitable[None]:
+        """Call ``fn`` unless this Once already has."""
+        if self._done:
+            return _DONE
+        return self._doSlow(fn)
+
+    async def _doSlow(self, fn: Callable[[], Any]) -> None:
+        await self._m.lock()
+        try:
+            if not self._done:
+                try:
+                    r = fn()
+                    if inspect.isawaitable(r):
+                        await r
+                finally:
+                    self._done = True
+        finally:
+            self._m.unlock()
+
+
+# ----------------------------------------------------------------------------
+# Cond
+# ----------------------------------------------------------------------------
+
+
+class Cond:
+    """A condition variable (Go's ``sync.Cond``): a rendezvous point for goroutines
+    waiting for or announcing an event. ``L`` is held while the condition is
+    checked or changed."""
+
+    __slots__ = ("L", "_notify")
+
+    def __init__(self, locker: Locker) -> None:
+        self.L = locker
+        self._notify = notifyList()
+
+    async def wait(self) -> None:
+        """Unlock ``L``, sleep until woken by ``signal``/``broadcast``, lock ``L`` again.
+
+        Wakeups can come for other reasons too: check the condition in a loop.
+        """
+        t = notifyListAdd(self._notify)
+        self.L.unlock()
+        await notifyListWait(self._notify, t)
+        await self.L.lock()
+
+    def signal(self) -> None:
+        """Wake one goroutine waiting on the Cond, if there is any."""
+        notifyListNotifyOne(self._notify)
+
+    def broadcast(self) -> None:
+        """Wake every goroutine waiting on the Cond."""
+        notifyListNotifyAll(self._notify)
+
+
+# ----------------------------------------------------------------------------
+# Semaphore (x/sync/semaphore.Weighted)
+# ----------------------------------------------------------------------------
+
+
+class Semaphore:
+    """A weighted semaphore (Go's ``x/sync/semaphore.Weighted``) of size ``n``.
+
+    Waiters are served in FIFO order: a large request at the head is not
+    overtaken by smaller ones that would fit, so it is never starved.
+    """
+
+    __slots__ = ("_cur", "_mu", "_size", "_waiters")
+
+    def __init__(self, n: int) -> None:
+        self._size = n
+        self._mu = threading.Lock()
+        self._cur = 0  # guarded by _mu: the weight held
+        # guarded by _mu: a waiter's ready channel -> its weight, in arrival order
+        self._waiters: OrderedDict[Chan[None], int] = OrderedDict()
+
+    def acquire(self, k: int = 1, ctx: Context | None = None) -> Awaitable[None]:
+        """Acquire weight ``k``, waiting until it is available or ``ctx`` is done.
+
+        On success nothing is held back; if ``ctx`` is done first, ``ctx.err()``
+        is raised and nothing is acquired. A request larger than the size
+        waits for ``ctx`` (forever without one), as in Go.
+        """
+        if ctx is None:
+            mu = self._mu
+            mu.acquire()
+            if self._size - self._cur >= k and not self._waiters:
+                self._cur += k
+                mu.release()
+                return _DONE
+            mu.release()
+        return self._acquireSlow(k, ctx)
+
+    async def _acquireSlow(self, n: int, ctx: Context | None) -> None:
+        done = nilchan if ctx is None else ctx.done()
+        mu = self._mu
+        mu.acquire()
+        if ctx is not None:
+            err = ctx.err()
+            if err is not None:
+                # ctx becoming done "happened before" acquiring the semaphore: fail
+                # even if we could acquire it without blocking.
+                mu.release()
+                raise err
+        if self._size - self._cur >= n and not self._waiters:
+            self._cur += n
+            mu.release()
+            return
+        if n > self._size:
+            # Don't make other acquire calls block on one that's doomed to fail.
+            mu.release()
+            await done.recv()
+            raise _err(ctx)
+        ready: Chan[None] = Chan()
+        self._waiters[ready] = n
+        mu.release()
+
+        i, _ = await select(ready.recv, done.recv)
+        if i == 0:
+            # Acquired. Check that ctx isn't done by now.
+            if ctx is not None:
+                err = ctx.err()
+                if err is not None:
+                    self.release(n)
+                    raise err
+            return
+        mu.acquire()
+        if ready in self._waiters:
+            isFront = next(iter(self._waiters)) is ready
+            del self._waiters[ready]
+            # If we were at the front and there are extra tokens left, notify others.
+            woken = self._notifyWaiters() if isFront and self._size > self._cur else []
+        else:
+            # Acquired after we were canceled: pretend we didn't, put the weight back.
+            self._cur -= n
+            woken = self._notifyWaiters()
+        mu.release()
+        for c in woken:
+            c.close()
+        raise _err(ctx)
+
+    def try_acquire(self, k: int = 1) -> bool:
+        """Acquire weight ``k`` without waiting; False (nothing acquired) if it can't."""
+        with self._mu:
+            ok = self._size - self._cur >= k and not self._waiters
+            if ok:
+                self._cur += k
+            return ok
+
+    def release(self, k: int = 1) -> None:
+        """Release weight ``k``; ``RuntimeError`` if that is more than is held."""
+        mu = self._mu
+        mu.acquire()
+        cur = self._cur - k
+        if cur < 0:
+            mu.release()
+            raise RuntimeError("semaphore: released more than held")
+        self._cur = cur
+        woken = self._notifyWaiters() if self._waiters else []
+        mu.release()
+        for c in woken:
+            c.close()  # readies a goroutine: outside _mu
+
+    def _notifyWaiters(self) -> list[Chan[None]]:
+        """Grant the head waiters whatever fits; return their channels to close. Requires _mu."""
+        woken = []
+        waiters = self._waiters
+        while waiters:
+            ready = next(iter(waiters))
+            if self._size - self._cur < waiters[ready]:
+                # Not enough tokens for the next waiter. We could keep going (to
+                # try to find a waiter with a smaller request), but under load
+                # that could cause starvation for large requests; instead, we
+                # leave all remaining waiters blocked.
+                break
+            self._cur += waiters.pop(ready)
+            woken.append(ready)
+        return woken
+
+    def _held(self) -> int:
+        with self._mu:
+            return self._cur
+
+
+def _err(ctx: Context | None) -> BaseException:
+    """The error of a done ``ctx`` (only reached with a ctx: nilchan never wakes)."""
+    assert ctx is not None
+    err = ctx.err()
+    assert err is not None
+    return err
+
+
+# ----------------------------------------------------------------------------
+# ErrGroup (x/sync/errgroup.Group)
+# ----------------------------------------------------------------------------
+
+
+class ErrGroup:
+    """A group of goroutines working on subtasks of a common task (Go's ``errgroup.Group``).
+
+    ``g.go(fn, *args)`` runs ``fn`` in a goroutine; ``await g.wait()`` waits for
+    all of them and returns the first exception one raised (or None): a
+    failing function does not panic the program. ``set_limit(n)`` caps the
+    number of functions running at once.
+
+    Unlike Go's ``Go``, ``go`` never blocks its caller (it is not a coroutine):
+    when the limit is reached the new goroutine waits for a slot before it
+    calls ``fn``, slots going out in ``go`` order. ``try_go`` starts nothing
+    at the limit, as in Go.
+    """
+
+    __slots__ = ("_cancel", "_err", "_mu", "_sem", "_wg")
+
+    def __init__(self) -> None:
+        self._wg = WaitGroup()
+        self._mu = threading.Lock()
+        self._err: Exception | None = None  # guarded by _mu: the first exception
+        self._sem: Semaphore | None = None  # guarded by _mu: the limit, if any
+        self._cancel: Callable[[], None] | None = None  # set before any go, then read-only
+
+    @classmethod
+    def with_context(cls, parent: Context) -> tuple[ErrGroup, Context]:
+        """A new group and a context derived from ``parent``, canceled the first
+        time a function fails or ``wait`` returns, whichever comes first."""
+        ctx, cancel = with_cancel(parent)
+        g = cls()
+        g._cancel = cancel
+        return g, ctx
+
+    async def wait(self) -> Exception | None:
+        """Wait for every function started with ``go``; return the first exception, if any."""
+        await self._wg.wait()
+        if self._cancel is not None:
+            self._cancel()
+        with self._mu:
+            return self._err
+
+    def go(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` (async or plain) in a new goroutine of the group."""
+        with self._mu:
+            sem = self._sem
+        self._start(fn, args, sem, False)
+
+    def try_go(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Like ``go``, but only if the limit allows it to start now; returns whether it did."""
+        with self._mu:
+            sem = self._sem
+        if sem is not None and not sem.try_acquire():
+            return False
+        self._start(fn, args, sem, True)
+        return True
+
+    def set_limit(self, n: int) -> None:
+        """Limit the group to ``n`` functions running at once (``n < 0``: no limit)."""
+        with self._mu:
+            sem = self._sem
+            if sem is not None:
+                active = sem._held()
+                if active:
+                    raise RuntimeError(
+                        f"errgroup: modify limit while {active} goroutines in the group "
+                        "are still active"
+                    )
+            self._sem = None if n < 0 else Semaphore(n)
+
+    def _start(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
+               held: bool) -> None:
+        self._wg.add(1)
+        if _isasync(fn):
+            go(self._runAsync, fn, args, sem, held)
+        else:
+            go(self._runSync, fn, args, sem, held)
+
+    async def _runAsync(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
+                        held: bool) -> None:
+        if sem is not None and not held:
+            await sem.acquire()
+        try:
+            await fn(*args)
+        except Exception as e:
+            self._error(e)
+        finally:
+            self._done(sem)
+
+    def _runSync(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
+                 held: bool) -> Any:
+        if sem is not None and not held:
+            aw = sem.acquire()
+            if aw is not _DONE:  # only a wait is worth block_on's handing off the P
+                block_on(aw)
+        try:
+            r = fn(*args)
+        except Exception as e:
+            self._error(e)
+            r = None
+        except BaseException:
+            self._done(sem)
+            raise
+        if inspect.isawaitable(r):
+            # Returning a coroutine turns this goroutine async (see _wgSync).
+            return self._runAsync(_identity, (r,), sem, True)
+        self._done(sem)
+        return None
+
+    def _error(self, e: Exception) -> None:
+        with self._mu:
+            first = self._err is None
+            if first:
+                self._err = e
+        if first and self._cancel is not None:
+            self._cancel()
+
+    def _done(self, sem: Semaphore | None) -> None:
+        if sem is not None:
+            sem.release()
+        self._wg.done()

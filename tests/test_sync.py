@@ -1,0 +1,1178 @@
+"""gosched.sync: Mutex, RWMutex, WaitGroup, Once, Cond, Semaphore, ErrGroup, and the runtime
+semaphore under them.
+
+Every behaviour test runs under gomaxprocs 1 and 2. Orderings are asserted only where the
+semantics guarantee them; time is used only as an input (to make a waiter wait longer than
+the starvation threshold), never as a pass criterion. Stress tests (marked ``stress``) run
+on a free-threaded interpreter only.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+
+import pytest
+
+import gosched
+from gosched import (
+    Chan,
+    Cond,
+    ErrGroup,
+    Mutex,
+    Once,
+    RWMutex,
+    Semaphore,
+    WaitGroup,
+    context,
+    go,
+)
+from gosched.runtime import sema
+
+PROCS = [1, 2]
+FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run(main, procs, *args):
+    return gosched.run(main, *args, gomaxprocs=procs)
+
+
+def reasons() -> list[str]:
+    """The wait reason (or status) of every goroutine, from the goroutine dump."""
+    return re.findall(r"^goroutine \d+ \[([^\],]+)", gosched.stack(), re.M)
+
+
+async def until_blocked(reason: str, n: int = 1) -> None:
+    """Wait until exactly ``n`` goroutines are parked with ``reason``."""
+    while reasons().count(reason) != n:
+        await gosched.sleep(0.0005)
+
+
+def deadlock_dump(main, procs) -> str:
+    with pytest.raises(gosched.Deadlock) as ei:
+        run(main, procs)
+    assert str(ei.value) == "all goroutines are asleep - deadlock!"
+    return ei.value.dump
+
+
+# ---------------------------------------------------------------------------
+# Mutex
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", [1, 2, 4])
+def test_mutex_mutual_exclusion(procs):
+    async def main():
+        mu = Mutex()
+        st = {"n": 0, "inside": 0, "max": 0}
+
+        async def worker():
+            for i in range(200):
+                await mu.lock()
+                st["inside"] += 1
+                st["max"] = max(st["max"], st["inside"])
+                v = st["n"]
+                if i % 3 == 0:
+                    await gosched.gosched()  # let others pile up on the mutex
+                st["n"] = v + 1
+                st["inside"] -= 1
+                mu.unlock()
+
+        wg = WaitGroup()
+        for _ in range(50):
+            wg.go(worker)
+        await wg.wait()
+        return st
+
+    assert run(main, procs) == {"n": 10_000, "inside": 0, "max": 1}
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_try_lock_and_unlock_of_unlocked(procs):
+    async def main():
+        mu = Mutex()
+        with pytest.raises(RuntimeError) as ei:
+            mu.unlock()
+        assert str(ei.value) == "sync: unlock of unlocked mutex"
+        assert mu.try_lock()
+        assert not mu.try_lock()
+        mu.unlock()
+        with pytest.raises(RuntimeError, match=r"^sync: unlock of unlocked mutex$"):
+            mu.unlock()
+        await mu.lock()  # the failed unlocks left it usable
+        mu.unlock()
+        return "ok"
+
+    assert run(main, procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_async_with_releases_on_exception(procs):
+    async def main():
+        mu = Mutex()
+        with pytest.raises(ValueError):
+            async with mu:
+                assert not mu.try_lock()
+                raise ValueError("boom")
+        assert mu.try_lock()
+        mu.unlock()
+        async with mu:
+            pass
+        return "ok"
+
+    assert run(main, procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_unlock_from_another_goroutine(procs):
+    async def main():
+        mu = Mutex()
+        await mu.lock()
+        go(mu.unlock)  # a sync goroutine unlocks what main locked, as Go allows
+        await mu.lock()
+        mu.unlock()
+        return "ok"
+
+    assert run(main, procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_waiters_fifo(procs):
+    async def main():
+        mu = Mutex()
+        order = []
+        await mu.lock()
+        wg = WaitGroup()
+
+        async def waiter(i):
+            await mu.lock()
+            order.append(i)
+            mu.unlock()
+
+        for i in range(5):
+            wg.go(waiter, i)
+            await until_blocked("sync.Mutex.Lock", i + 1)
+        mu.unlock()
+        await wg.wait()
+        return order
+
+    assert run(main, procs) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_starvation_mode(procs):
+    """A waiter that waited > 1 ms gets the lock next: the running goroutine may barge in
+    once (normal mode), but the woken waiter then switches the mutex to starvation mode
+    and ownership is handed to it."""
+
+    async def main():
+        mu = Mutex()
+        events = []
+        await mu.lock()
+
+        async def waiter():
+            await mu.lock()
+            events.append("waiter")
+            mu.unlock()
+
+        wg = WaitGroup()
+        wg.go(waiter)
+        await until_blocked("sync.Mutex.Lock")
+        await gosched.sleep(0.003)  # the waiter has now waited more than 1 ms
+        mu.unlock()  # normal mode: wakes the waiter, which competes with us
+        handed_off_try = None
+        if mu.try_lock():  # we are running, it is not: we win (always so with one P)
+            events.append("barged")
+            # The waiter wakes, loses, and queues again at the front, starving.
+            await until_blocked("sync.Mutex.Lock")
+            mu.unlock()  # starvation mode: ownership goes to the waiter
+            handed_off_try = mu.try_lock()  # even though nobody runs with the lock yet
+        await mu.lock()
+        events.append("main")
+        mu.unlock()
+        await wg.wait()
+        assert mu.try_lock()  # back to normal once the waiters are gone
+        return events, handed_off_try
+
+    events, handed_off_try = run(main, procs)
+    if procs == 1:
+        assert events == ["barged", "waiter", "main"]
+    if events[0] == "barged":
+        assert events == ["barged", "waiter", "main"]
+        assert handed_off_try is False
+    else:
+        assert events == ["waiter", "main"]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_double_lock_deadlock(procs):
+    async def main():
+        mu = Mutex()
+        await mu.lock()
+        await mu.lock()
+
+    assert "goroutine 1 [sync.Mutex.Lock]:" in deadlock_dump(main, procs)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_from_sync_goroutines_and_threads(procs):
+    """Async goroutines await, sync goroutines and plain threads use block_on."""
+
+    async def main():
+        mu = Mutex()
+        st = {"n": 0}
+        finished = Chan(10)
+
+        async def coro_worker():
+            for _ in range(300):
+                async with mu:
+                    v = st["n"]
+                    await gosched.gosched()
+                    st["n"] = v + 1
+            await finished.send("async")
+
+        def sync_worker():
+            for _ in range(300):
+                gosched.block_on(mu.lock())
+                st["n"] += 1
+                mu.unlock()
+            gosched.block_on(finished.send("sync"))
+
+        def thread_worker():
+            for _ in range(300):
+                gosched.block_on(mu.lock())
+                st["n"] += 1
+                mu.unlock()
+            gosched.block_on(finished.send("thread"))
+
+        threads = [threading.Thread(target=thread_worker) for _ in range(2)]
+        for _ in range(2):
+            go(coro_worker)
+            go(sync_worker)
+        for t in threads:
+            t.start()
+        kinds = sorted([await finished.recv() for _ in range(6)])
+        for t in threads:
+            await gosched.syscall(t.join)
+        return kinds, st["n"]
+
+    assert run(main, procs) == (["async"] * 2 + ["sync"] * 2 + ["thread"] * 2, 1800)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_waiters_abandoned_at_exit(procs):
+    """Goroutines still waiting when main returns are closed; the semaphore table is left
+    empty."""
+    cleaned = []
+
+    async def main():
+        mu = Mutex()
+        await mu.lock()
+
+        async def waiter():
+            try:
+                await mu.lock()
+            finally:
+                cleaned.append(1)
+
+        for _ in range(3):
+            go(waiter)
+        await until_blocked("sync.Mutex.Lock", 3)
+        return "done"
+
+    assert run(main, procs) == "done"
+    assert cleaned == [1, 1, 1]
+    assert not any(root.waiters for root in sema.semtable)
+
+
+# ---------------------------------------------------------------------------
+# RWMutex
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_rwmutex_readers_share_writers_exclude(procs):
+    async def main():
+        rw = RWMutex()
+        await rw.rlock()
+        assert rw.try_rlock()  # readers share
+        assert not rw.try_lock()
+        rw.runlock()
+        rw.runlock()
+        assert rw.try_lock()
+        assert not rw.try_rlock()
+        assert not rw.try_lock()
+        rw.unlock()
+        async with rw:
+            assert not rw.try_rlock()
+        async with rw.rlocker():
+            assert rw.try_rlock()
+            rw.runlock()
+            assert not rw.try_lock()
+        assert rw.try_lock()
+        rw.unlock()
+        return "ok"
+
+    assert run(main, procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_rwmutex_misuse_messages(procs):
+    async def main():
+        rw = RWMutex()
+        with pytest.raises(RuntimeError) as e1:
+            rw.runlock()
+        with pytest.raises(RuntimeError) as e2:
+            rw.unlock()
+        await rw.rlock()
+        with pytest.raises(RuntimeError) as e3:
+            rw.unlock()  # read-locked only
+        rw.runlock()
+        await rw.lock()
+        with pytest.raises(RuntimeError) as e4:
+            rw.runlock()  # write-locked only
+        rw.unlock()
+        assert rw.try_lock()  # still consistent
+        rw.unlock()
+        return [str(e.value) for e in (e1, e2, e3, e4)]
+
+    assert run(main, procs) == [
+        "sync: RUnlock of unlocked RWMutex",
+        "sync: Unlock of unlocked RWMutex",
+        "sync: Unlock of unlocked RWMutex",
+        "sync: RUnlock of unlocked RWMutex",
+    ]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_rwmutex_pending_writer_blocks_new_readers(procs):
+    async def main():
+        rw = RWMutex()
+        events = []
+        await rw.rlock()  # an active reader
+        wg = WaitGroup()
+
+        async def writer():
+            await rw.lock()
+            events.append("writer")
+            rw.unlock()
+
+        async def late_reader():
+            await rw.rlock()
+            events.append("reader")
+            rw.runlock()
+
+        wg.go(writer)
+        await until_blocked("sync.RWMutex.Lock")
+        assert not rw.try_rlock()  # a writer waits: no new readers
+        wg.go(late_reader)
+        await until_blocked("sync.RWMutex.RLock")
+        rw.runlock()  # the last active reader lets the writer in
+        await wg.wait()
+        return events
+
+    assert run(main, procs) == ["writer", "reader"]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+def test_rwmutex_writer_not_starved_by_reader_stream(procs):
+    """Readers keep overlapping; the writer still gets in (else this test hangs)."""
+
+    async def main():
+        rw = RWMutex()
+        stop = Chan()
+        wg = WaitGroup()
+
+        async def reader(i):
+            await gosched.sleep(i * 0.0002)  # stagger, so that some reader always holds it
+            while True:
+                index, _ = await gosched.select(stop.recv, gosched.default)
+                if index == 0:
+                    return
+                await rw.rlock()
+                await gosched.sleep(0.001)
+                rw.runlock()
+
+        for i in range(8):
+            wg.go(reader, i)
+        await gosched.sleep(0.01)
+        got = []
+        for _ in range(3):
+            await rw.lock()
+            got.append("w")
+            rw.unlock()
+        stop.close()
+        await wg.wait()
+        return got
+
+    assert run(main, procs) == ["w", "w", "w"]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_rwmutex_consistency(procs):
+    async def main():
+        rw = RWMutex()
+        st = {"a": 0, "b": 0, "bad": 0, "reads": 0}
+        wg = WaitGroup()
+
+        async def writer():
+            for _ in range(100):
+                async with rw:
+                    st["a"] += 1
+                    await gosched.gosched()
+                    st["b"] += 1
+
+        async def reader():
+            for _ in range(100):
+                async with rw.rlocker():
+                    a = st["a"]
+                    await gosched.gosched()
+                    if a != st["b"] or a != st["a"]:
+                        st["bad"] += 1
+                    st["reads"] += 1
+
+        for _ in range(4):
+            wg.go(writer)
+            wg.go(reader)
+        await wg.wait()
+        return st
+
+    assert run(main, procs) == {"a": 400, "b": 400, "bad": 0, "reads": 400}
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_rwmutex_wait_reasons(procs):
+    async def main():
+        rw = RWMutex()
+        await rw.rlock()
+
+        async def writer():
+            await rw.lock()
+
+        async def reader():
+            await rw.rlock()
+
+        go(writer)  # waits for the reader: sync.RWMutex.Lock
+        await until_blocked("sync.RWMutex.Lock")
+        go(writer)  # waits for the other writer: sync.Mutex.Lock, as in Go
+        await until_blocked("sync.Mutex.Lock")
+        go(reader)  # waits behind the pending writer: sync.RWMutex.RLock
+        await until_blocked("sync.RWMutex.RLock")
+        await rw.lock()  # main waits too
+
+    dump = deadlock_dump(main, procs)
+    found = sorted(re.findall(r"^goroutine \d+ \[([^\]]+)\]", dump, re.M))
+    assert found == ["sync.Mutex.Lock"] * 2 + ["sync.RWMutex.Lock", "sync.RWMutex.RLock"]
+
+
+# ---------------------------------------------------------------------------
+# WaitGroup
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_go_async_sync_and_lambda(procs):
+    async def main():
+        wg = WaitGroup()
+        results = []
+        lk = threading.Lock()
+
+        async def coro(i):
+            await gosched.sleep(0.001)
+            with lk:
+                results.append(("async", i))
+
+        def plain(i):
+            with lk:
+                results.append(("sync", i))
+
+        for i in range(5):
+            wg.go(coro, i)
+            wg.go(plain, i)
+            wg.go(lambda i=i: coro(10 + i))  # a plain callable returning a coroutine
+        await wg.wait()
+        await wg.wait()  # the counter is zero: returns at once
+        return sorted(results)
+
+    expected = sorted([("async", i) for i in range(5)] + [("sync", i) for i in range(5)]
+                      + [("async", 10 + i) for i in range(5)])
+    assert run(main, procs) == expected
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_many_waiters_and_negative_counter(procs):
+    async def main():
+        wg = WaitGroup()
+        with pytest.raises(RuntimeError) as ei:
+            wg.add(-1)
+        assert str(ei.value) == "sync: negative WaitGroup counter"
+        wg.add(2)
+        woken = Chan(10)
+
+        async def waiter(i):
+            await wg.wait()
+            await woken.send(i)
+
+        for i in range(4):
+            go(waiter, i)
+        await until_blocked("sync.WaitGroup.Wait", 4)
+        wg.done()
+        assert reasons().count("sync.WaitGroup.Wait") == 4
+        wg.done()
+        got = sorted([await woken.recv() for _ in range(4)])
+        with pytest.raises(RuntimeError, match=r"^sync: negative WaitGroup counter$"):
+            wg.done()
+        wg.add(1)  # the failed done left the counter at 0
+        wg.done()
+        return got
+
+    assert run(main, procs) == [0, 1, 2, 3]
+
+
+def test_waitgroup_reused_before_wait_returned():
+    """Go panics if a WaitGroup is reused before a woken Wait returned (one P: the waiter
+    cannot run between our done and add)."""
+
+    async def main():
+        wg = WaitGroup()
+        wg.add(1)
+        errs = Chan(1)
+
+        async def waiter():
+            try:
+                await wg.wait()
+            except RuntimeError as e:
+                await errs.send(str(e))
+
+        go(waiter)
+        await until_blocked("sync.WaitGroup.Wait")
+        wg.done()
+        wg.add(1)
+        msg = await errs.recv()
+        wg.done()
+        return msg
+
+    assert run(main, 1) == "sync: WaitGroup is reused before previous Wait has returned"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_wait_deadlock_reason(procs):
+    async def main():
+        wg = WaitGroup()
+        wg.add(1)
+        await wg.wait()
+
+    assert "goroutine 1 [sync.WaitGroup.Wait]:" in deadlock_dump(main, procs)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_from_sync_goroutine(procs):
+    async def main():
+        wg = WaitGroup()
+        out = Chan(1)
+
+        def waiter():
+            gosched.block_on(wg.wait())
+            gosched.block_on(out.send("released"))
+
+        wg.add(1)
+        go(waiter)
+        await until_blocked("sync.WaitGroup.Wait")
+        wg.done()
+        return await out.recv()
+
+    assert run(main, procs) == "released"
+
+
+# ---------------------------------------------------------------------------
+# Once
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_once_runs_exactly_once_under_contention(procs):
+    async def main():
+        once = Once()
+        st = {"calls": 0, "finished": False}
+        seen = []
+
+        async def init():
+            st["calls"] += 1
+            await gosched.sleep(0.005)  # others arrive while it runs
+            st["finished"] = True
+
+        async def caller():
+            await once.do(init)
+            seen.append(st["finished"])  # nobody returns before init has
+
+        wg = WaitGroup()
+        for _ in range(20):
+            wg.go(caller)
+        await wg.wait()
+        await once.do(init)
+        return st["calls"], seen
+
+    calls, seen = run(main, procs)
+    assert calls == 1
+    assert seen == [True] * 20
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_once_raising_function_counts_as_done(procs):
+    async def main():
+        once = Once()
+        calls = []
+
+        def bad():
+            calls.append("bad")
+            raise ValueError("init failed")
+
+        with pytest.raises(ValueError, match="init failed"):
+            await once.do(bad)
+        await once.do(bad)
+        await once.do(lambda: calls.append("other"))
+        return calls
+
+    assert run(main, procs) == ["bad"]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_once_from_sync_goroutines(procs):
+    async def main():
+        once = Once()
+        calls = []
+        wg = WaitGroup()
+
+        def caller():
+            gosched.block_on(once.do(lambda: calls.append(1)))
+
+        for _ in range(4):
+            wg.go(caller)
+        await wg.wait()
+        return calls
+
+    assert run(main, procs) == [1]
+
+
+# ---------------------------------------------------------------------------
+# Cond
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_cond_signal_and_broadcast(procs):
+    async def main():
+        mu = Mutex()
+        cond = Cond(mu)
+        st = {"ready": 0, "woken": []}
+        wg = WaitGroup()
+
+        async def waiter(i):
+            await mu.lock()
+            while st["ready"] <= 0:
+                await cond.wait()
+            st["ready"] -= 1
+            st["woken"].append(i)
+            mu.unlock()
+
+        for i in range(4):
+            wg.go(waiter, i)
+        await until_blocked("sync.Cond.Wait", 4)
+        async with mu:
+            st["ready"] = 1
+            cond.signal()  # one waiter
+        await until_blocked("sync.Cond.Wait", 3)  # the other three sleep on
+        async with mu:
+            st["ready"] += 3
+            cond.broadcast()
+        await wg.wait()
+        cond.signal()  # nobody waits: nothing happens
+        cond.broadcast()
+        return len(st["woken"]), sorted(st["woken"])
+
+    assert run(main, procs) == (4, [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_cond_signal_wakes_in_wait_order(procs):
+    async def main():
+        mu = Mutex()
+        cond = Cond(mu)
+        order = []
+        wg = WaitGroup()
+
+        async def waiter(i):
+            async with mu:
+                await cond.wait()
+                order.append(i)
+
+        for i in range(3):
+            wg.go(waiter, i)
+            await until_blocked("sync.Cond.Wait", i + 1)
+        for i in range(3):
+            cond.signal()
+            while len(order) <= i:  # readying several at once would put the last in runnext
+                await gosched.sleep(0.0005)
+        await wg.wait()
+        return order
+
+    assert run(main, procs) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_cond_with_rlocker_deadlock_reason(procs):
+    async def main():
+        rw = RWMutex()
+        cond = Cond(rw.rlocker())
+        await rw.rlock()
+        await cond.wait()  # nobody will ever signal
+
+    assert "goroutine 1 [sync.Cond.Wait]:" in deadlock_dump(main, procs)
+
+
+# ---------------------------------------------------------------------------
+# Semaphore (x/sync/semaphore.Weighted)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_basics(procs):
+    async def main():
+        s = Semaphore(3)
+        await s.acquire(2)
+        assert s.try_acquire()
+        assert not s.try_acquire()
+        s.release(3)
+        with pytest.raises(RuntimeError) as ei:
+            s.release()
+        assert str(ei.value) == "semaphore: released more than held"
+        assert s.try_acquire(3)  # the failed release changed nothing
+        s.release(3)
+        return "ok"
+
+    assert run(main, procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_limits_concurrency(procs):
+    async def main():
+        s = Semaphore(3)
+        st = {"inside": 0, "max": 0}
+        lk = threading.Lock()
+        wg = WaitGroup()
+
+        async def worker():
+            await s.acquire()
+            with lk:
+                st["inside"] += 1
+                st["max"] = max(st["max"], st["inside"])
+            await gosched.sleep(0.001)
+            with lk:
+                st["inside"] -= 1
+            s.release()
+
+        for _ in range(20):
+            wg.go(worker)
+        await wg.wait()
+        return st["max"]
+
+    assert run(main, procs) == 3
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_large_request_not_starved(procs):
+    """FIFO: while a large request waits at the head, smaller ones that would fit wait
+    behind it."""
+
+    async def main():
+        s = Semaphore(10)
+        order = []
+        await s.acquire(8)
+        wg = WaitGroup()
+
+        async def want(k):
+            await s.acquire(k)
+            order.append(k)
+            s.release(k)
+
+        wg.go(want, 10)
+        await until_blocked("select")
+        assert not s.try_acquire(1)  # 2 are free, but the head needs 10
+        wg.go(want, 1)
+        await until_blocked("select", 2)
+        s.release(8)
+        await wg.wait()
+        return order
+
+    assert run(main, procs) == [10, 1]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_acquire_with_context(procs):
+    async def main():
+        s = Semaphore(2)
+        await s.acquire(2)
+        ctx, cancel = context.with_cancel(context.background())
+        errs = Chan(1)
+        got = Chan(1)
+
+        async def big():  # at the head, then canceled: the one behind it proceeds
+            try:
+                await s.acquire(2, ctx)
+            except context.Canceled as e:
+                await errs.send(e)
+
+        async def small():
+            await s.acquire(1)
+            await got.send("small")
+
+        go(big)
+        await until_blocked("select")
+        go(small)
+        await until_blocked("select", 2)
+        s.release(1)
+        cancel()
+        err = await errs.recv()
+        small_got = await got.recv()
+        # A done context fails even when the weight is free.
+        with pytest.raises(context.Canceled):
+            await s.acquire(1, ctx)
+        tctx, tcancel = context.with_timeout(context.background(), 0.005)
+        with pytest.raises(context.DeadlineExceeded):
+            await s.acquire(3, tctx)  # more than the size: waits for ctx
+        tcancel()
+        s.release(2)
+        assert s.try_acquire(2)  # nothing leaked
+        return str(err), small_got
+
+    assert run(main, procs) == ("context canceled", "small")
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_request_larger_than_size_blocks_forever(procs):
+    async def main():
+        await Semaphore(1).acquire(2)
+
+    assert "goroutine 1 [chan receive (nil chan)]:" in deadlock_dump(main, procs)
+
+
+# ---------------------------------------------------------------------------
+# ErrGroup (x/sync/errgroup.Group)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_all_succeed(procs):
+    async def main():
+        g = ErrGroup()
+        out = []
+        lk = threading.Lock()
+
+        async def work(i):
+            await gosched.sleep(0.001)
+            with lk:
+                out.append(i)
+
+        def plain(i):
+            with lk:
+                out.append(i)
+
+        for i in range(5):
+            g.go(work, i)
+            g.go(plain, 10 + i)
+        err = await g.wait()
+        return err, sorted(out)
+
+    assert run(main, procs) == (None, [0, 1, 2, 3, 4, 10, 11, 12, 13, 14])
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_first_error_cancels_context(procs):
+    async def main():
+        g, ctx = ErrGroup.with_context(context.background())
+        first = ValueError("first")
+
+        async def fails():
+            raise first
+
+        async def fails_later():
+            await ctx.done().recv()
+            raise KeyError("second")
+
+        async def watches():
+            await ctx.done().recv()  # canceled by the first failure
+            return
+
+        def sync_fails_later():
+            gosched.block_on(ctx.done().recv())
+            raise OSError("third")
+
+        g.go(watches)
+        g.go(fails_later)
+        g.go(sync_fails_later)
+        await until_blocked("chan receive", 3)
+        g.go(fails)
+        err = await g.wait()
+        return err is first, type(ctx.err()).__name__
+
+    assert run(main, procs) == (True, "Canceled")
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_context_canceled_when_wait_returns(procs):
+    async def main():
+        g, ctx = ErrGroup.with_context(context.background())
+        g.go(gosched.sleep, 0.001)  # a plain function returning an awaitable
+        assert ctx.err() is None
+        err = await g.wait()
+        return err, str(ctx.err())
+
+    assert run(main, procs) == (None, "context canceled")
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_limit(procs):
+    async def main():
+        g = ErrGroup()
+        g.set_limit(2)
+        st = {"inside": 0, "max": 0}
+        lk = threading.Lock()
+        release = Chan()
+
+        async def work():
+            with lk:
+                st["inside"] += 1
+                st["max"] = max(st["max"], st["inside"])
+            await release.recv()
+            with lk:
+                st["inside"] -= 1
+
+        for _ in range(6):
+            g.go(work)
+        await until_blocked("chan receive", 2)
+        assert not g.try_go(work)  # at the limit: not started
+        with pytest.raises(RuntimeError) as ei:
+            g.set_limit(5)
+        release.close()
+        assert await g.wait() is None
+        g.set_limit(1)  # nothing active: allowed
+        assert g.try_go(work)
+        assert not g.try_go(work)
+        assert await g.wait() is None
+        g.set_limit(-1)
+        return st["max"], str(ei.value)
+
+    assert run(main, procs) == (
+        2, "errgroup: modify limit while 2 goroutines in the group are still active")
+
+
+# ---------------------------------------------------------------------------
+# The runtime semaphore
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_sema_release_before_acquire_and_reason(procs):
+    async def main():
+        s = sema.Sema()
+        sema.semrelease(s)  # a wakeup before the sleep is not lost
+        await sema.semacquire(s)
+        await sema.semacquire(s)  # no release will come
+
+    assert "goroutine 1 [semacquire]:" in deadlock_dump(main, procs)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_sema_fifo_and_handoff(procs):
+    async def main():
+        s = sema.Sema()
+        order = []
+        wg = WaitGroup()
+
+        async def waiter(i):
+            await sema.semacquire(s)
+            order.append(i)
+
+        for i in range(3):
+            wg.go(waiter, i)
+            await until_blocked("semacquire", i + 1)
+        sema.semrelease1(s, True)  # handoff: the count goes to the head waiter itself
+        assert s._sema == 0
+        for i in range(1, 4):
+            while len(order) < i:  # readying several at once would put the last in runnext
+                await gosched.sleep(0.0005)
+            if i < 3:
+                sema.semrelease(s)
+        await wg.wait()
+        return order
+
+    assert run(main, procs) == [0, 1, 2]
+
+
+# ---------------------------------------------------------------------------
+# Stress (free-threaded interpreter only)
+# ---------------------------------------------------------------------------
+
+def stress(f):
+    """Mark a stress test: run with gomaxprocs 4 on a free-threaded interpreter only."""
+    f = pytest.mark.timeout(120)(f)
+    f = pytest.mark.skipif(
+        not FREE_THREADED, reason="stress test: needs a free-threaded interpreter (python3.13t)"
+    )(f)
+    return pytest.mark.stress(f)
+
+
+@stress
+def test_stress_mutex():
+    # Async goroutines, sync goroutines and plain threads share one mutex. (Counting a
+    # thread's wakeup delay as starvation kept this mutex in starvation mode, at the
+    # pace of thread wakeups: see semacquire1.)
+    async def main():
+        mu = Mutex()
+        st = {"n": 0}
+        done = Chan(64)
+
+        async def coro_worker():
+            for i in range(5000):
+                await mu.lock()
+                v = st["n"]
+                if i % 7 == 0:
+                    await gosched.gosched()
+                st["n"] = v + 1
+                mu.unlock()
+            await done.send(1)
+
+        def sync_worker():
+            for _ in range(1000):
+                gosched.block_on(mu.lock())
+                st["n"] += 1
+                mu.unlock()
+            gosched.block_on(done.send(1))
+
+        def thread_worker():
+            for _ in range(1000):
+                gosched.block_on(mu.lock())
+                st["n"] += 1
+                mu.unlock()
+            gosched.block_on(done.send(1))
+
+        threads = [threading.Thread(target=thread_worker) for _ in range(2)]
+        for _ in range(16):
+            go(coro_worker)
+        for _ in range(2):
+            go(sync_worker)
+        for t in threads:
+            t.start()
+        for _ in range(20):
+            await done.recv()
+        for t in threads:
+            await gosched.syscall(t.join)
+        return st["n"]
+
+    assert run(main, 4) == 16 * 5000 + 4 * 1000
+
+
+@stress
+def test_stress_rwmutex():
+    async def main():
+        rw = RWMutex()
+        st = {"a": 0, "b": 0, "bad": 0}
+        wg = WaitGroup()
+
+        async def writer():
+            for i in range(500):
+                await rw.lock()
+                st["a"] += 1
+                if i % 5 == 0:
+                    await gosched.gosched()
+                st["b"] += 1
+                rw.unlock()
+
+        async def reader():
+            for _ in range(2000):
+                await rw.rlock()
+                if st["a"] != st["b"]:
+                    st["bad"] += 1
+                rw.runlock()
+
+        def sync_reader():
+            for _ in range(500):
+                gosched.block_on(rw.rlock())
+                if st["a"] != st["b"]:
+                    st["bad"] += 1
+                rw.runlock()
+
+        for _ in range(8):
+            wg.go(writer)
+        for _ in range(16):
+            wg.go(reader)
+        for _ in range(2):
+            wg.go(sync_reader)
+        await wg.wait()
+        return st
+
+    assert run(main, 4) == {"a": 4000, "b": 4000, "bad": 0}
+
+
+@stress
+def test_stress_waitgroup():
+    async def main():
+        total = {"n": 0}
+        lk = threading.Lock()
+        for _ in range(200):
+            wg = WaitGroup()
+            out = WaitGroup()
+
+            async def work():
+                with lk:
+                    total["n"] += 1
+
+            async def waiter(wg=wg, out=out):
+                await wg.wait()
+                out.done()
+
+            wg.add(1)  # held until every waiter is queued or through
+            out.add(4)
+            for _ in range(4):
+                go(waiter)
+            for _ in range(16):
+                wg.go(work)
+            wg.done()
+            await wg.wait()
+            await out.wait()
+        return total["n"]
+
+    assert run(main, 4) == 200 * 16
+
+
+@stress
+def test_stress_semaphore():
+    async def main():
+        s = Semaphore(5)
+        st = {"held": 0, "bad": 0, "ops": 0}
+        lk = threading.Lock()
+        wg = WaitGroup()
+
+        async def worker(k):
+            for _ in range(300):
+                await s.acquire(k)
+                with lk:
+                    st["held"] += k
+                    if st["held"] > 5:
+                        st["bad"] += 1
+                    st["ops"] += 1
+                await gosched.gosched()
+                with lk:
+                    st["held"] -= k
+                s.release(k)
+
+        for i in range(24):
+            wg.go(worker, 1 + i % 3)
+        await wg.wait()
+        return st
+
+    assert run(main, 4) == {"held": 0, "bad": 0, "ops": 24 * 300}
