@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import types
 from collections import deque
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Generator
 from itertools import count
 from typing import Any, Generic, TypeVar
 
@@ -188,7 +188,7 @@ class Chan(Generic[T]):
             raise StopAsyncIteration
         return sg[SG_ELEM]
 
-    def recv_ok(self) -> Generator[Any, Any, tuple[T | None, bool]]:
+    def recv_ok(self) -> Awaitable[tuple[T | None, bool]]:
         """``v, ok := <-ch``: ``(value, True)``, or ``(None, False)`` once closed and drained."""
         return self.recv(1)
 
@@ -222,7 +222,7 @@ class Chan(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self  # type: ignore[return-value]
 
-    def __anext__(self) -> Generator[Any, Any, T]:
+    def __anext__(self) -> Awaitable[T]:
         return self.recv(2)
 
     # -- internal ------------------------------------------------------------
