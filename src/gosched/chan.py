@@ -67,6 +67,8 @@ class Chan(Generic[T]):
     __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_id", "_lock", "_ndead", "_recvq",
                  "_sendq")
 
+    __hash__ = object.__hash__  # by identity: select uses channels as dict keys
+
     def __init__(self, cap: int = 0) -> None:
         if not isinstance(cap, int) or isinstance(cap, bool):
             raise TypeError(f"Chan: capacity must be an int, not {type(cap).__name__}")

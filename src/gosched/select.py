@@ -20,6 +20,7 @@ that two selects can never deadlock each other:
 
 from __future__ import annotations
 
+import operator
 import random
 import threading
 import types
@@ -52,39 +53,40 @@ class _Default:
 
 default = _Default()
 
-_recvfuncs = (Chan.recv, _NilChan.recv)
-_sendfuncs = (Chan.send, _NilChan.send)
+# What each bound method means as a case: the function behind ``ch.recv`` etc.
+_KINDS: dict[Any, int] = {Chan.recv: _RECV, _NilChan.recv: _RECV, Chan.recv_ok: _RECVOK}
+_SENDFUNCS = (Chan.send, _NilChan.send)
 _rand = random.random
+_chanid = operator.attrgetter("_id")
 
 
 def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], int]:
     """Check the case shapes; return the live cases ``(index, kind, chan, value)`` and default."""
     live = []
     dflt = -1
-    for i, case in enumerate(cases):
-        tp = type(case)
-        if tp is types.MethodType:
-            f = case.__func__
-            if f in _recvfuncs:
-                kind = _RECV
-            elif f is Chan.recv_ok:
-                kind = _RECVOK
+    i = -1
+    for case in cases:
+        i += 1
+        try:  # the common shapes first, without asking for them
+            kind = _KINDS[case.__func__]
+            c = case.__self__
+            v = None
+        except (AttributeError, KeyError, TypeError):
+            if type(case) is tuple and len(case) == 2 and getattr(
+                case[0], "__func__", None
+            ) in _SENDFUNCS:
+                kind, c, v = _SEND, case[0].__self__, case[1]
+            elif case is default:
+                if dflt >= 0:
+                    raise TypeError("select: multiple defaults in select") from None
+                dflt = i
+                continue
+            elif type(case) is tuple:
+                msg = f"select: case {i} must be (ch.send, value), got {case!r}"
+                raise TypeError(msg) from None
             else:
-                raise TypeError(f"select: case {i} is not a channel operation: {case!r}")
-            c, v = case.__self__, None
-        elif tp is tuple:
-            if len(case) != 2 or type(case[0]) is not types.MethodType or (
-                case[0].__func__ not in _sendfuncs
-            ):
-                raise TypeError(f"select: case {i} must be (ch.send, value), got {case!r}")
-            kind, c, v = _SEND, case[0].__self__, case[1]
-        elif case is default:
-            if dflt >= 0:
-                raise TypeError("select: multiple defaults in select")
-            dflt = i
-            continue
-        else:
-            raise TypeError(f"select: case {i} is not a channel operation: {case!r}")
+                msg = f"select: case {i} is not a channel operation: {case!r}"
+                raise TypeError(msg) from None
         if c is not nilchan:  # cases on the nil channel are never ready
             live.append((i, kind, c, v))
     return live, dflt
@@ -104,7 +106,7 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
     if len(live) == 1:
         lockorder = [live[0][2]]
     else:
-        lockorder = sorted({id(c): c for _, _, c, _ in live}.values(), key=lambda c: c._id)
+        lockorder = sorted({c: None for _, _, c, _ in live}, key=_chanid)
     for c in lockorder:
         c._lock.acquire()
 
@@ -153,11 +155,13 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
             casi, kind = i, k
             continue
         c = sg[SG_C]
-        with c._lock:
-            if sg[SG_QUEUED] and sg[SG_G] is not None:
-                sg[SG_G] = None
-                c._ndead += 1
+        c._lock.acquire()
+        if sg[SG_QUEUED] and sg[SG_G] is not None:
+            sg[SG_G] = None
+            c._ndead += 1
+            if c._ndead > 16:
                 c._compact()
+        c._lock.release()
     if casi < 0:
         raise RuntimeError("selectgo: bad wakeup")
     if kind == _SEND:
@@ -240,8 +244,10 @@ def selparkcommit(gp: Any, arg: tuple) -> bool:
 def _selabandon(sgs: list) -> None:
     for _, _, sg in sgs:
         c = sg[SG_C]
-        with c._lock:
-            if sg[SG_QUEUED] and sg[SG_G] is not None:
-                sg[SG_G] = None
-                c._ndead += 1
+        c._lock.acquire()
+        if sg[SG_QUEUED] and sg[SG_G] is not None:
+            sg[SG_G] = None
+            c._ndead += 1
+            if c._ndead > 16:
                 c._compact()
+        c._lock.release()
