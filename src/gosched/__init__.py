@@ -10,7 +10,7 @@ import types
 from collections.abc import Generator
 from typing import Any
 
-from . import context, sync
+from . import context, net, sync
 from .chan import Chan, ClosedChannelError, nilchan
 from .gotime import Ticker, Timer, after, after_func, sleep
 from .runtime.main import run
@@ -75,6 +75,7 @@ __all__ = [
     "goid",
     "gomaxprocs",
     "gosched",
+    "net",
     "nilchan",
     "num_goroutine",
     "run",

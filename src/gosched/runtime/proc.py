@@ -85,7 +85,6 @@ from types import FunctionType, MethodType
 from typing import Any
 
 from . import trace as _trace
-from .netpoll import Poller
 from .runq import (
     globrunqget,
     globrunqgetbatch,
@@ -128,7 +127,7 @@ nanotime = time.monotonic
 # An async def, or a generator made awaitable by types.coroutine (Chan.send is one).
 CO_COROUTINE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
 
-poller: Poller | None = None  # created by schedinit, closed when the runtime stops
+poller: Any = None  # the runtime's netpoll.Poller: made by schedinit, closed when it stops
 
 
 class Goexit(BaseException):
@@ -802,18 +801,6 @@ def gosched_m(mp: M, gp: G, req: tuple) -> None:
     with sched.lock:
         globrunqput(gp)
     wakep()
-    return None
-
-
-def goyield_m(mp: M, gp: G, req: tuple) -> None:
-    """Like ``gosched_m`` but onto the local queue (used by semaphore handoff)."""
-    gp.atomicstatus = _Grunnable
-    if mp.p is not None:
-        runqput(mp.p, gp, False)
-    else:
-        with sched.lock:
-            globrunqput(gp)
-        wakep()
     return None
 
 
@@ -1764,6 +1751,8 @@ def default_gomaxprocs() -> int:
 def schedinit(procs: int) -> M:
     """Make a fresh runtime: Ps, M0 (the calling thread), the poller."""
     global poller
+    from .netpoll import Poller
+
     sched.reset(procs)
     sched.gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     sched.running = True

@@ -29,7 +29,7 @@ from .runtime2 import LOCAL_RUNQ_SIZE, _Prunning, sched
 from .trace import narrated
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
     from .runtime2 import G, P
 
@@ -70,11 +70,6 @@ def runqputslow(pp: P, gp: G) -> None:
         sched.runq.extend(batch)
 
 
-def runqputbatch(pp: P, batch: Iterable[G]) -> None:
-    for gp in batch:
-        runqput(pp, gp, False)
-
-
 @narrated
 def runqget(pp: P) -> tuple[G | None, bool]:
     """Take a G from ``pp``: ``runnext`` first (inheriting the time slice), then the head."""
@@ -95,10 +90,6 @@ def runqget(pp: P) -> tuple[G | None, bool]:
 
 def runqempty(pp: P) -> bool:
     return not pp.runq and not pp.runnext
-
-
-def runqlen(pp: P) -> int:
-    return len(pp.runq)
 
 
 def runqsteal(pp: P, p2: P, stealRunNextG: bool) -> G | None:

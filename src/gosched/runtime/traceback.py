@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
@@ -194,6 +193,3 @@ def panicnote(gp: G, exc: BaseException) -> str:
     lines += createdby(gp)
     return "\n".join(lines)
 
-
-def threadname() -> str:
-    return threading.current_thread().name

@@ -1,0 +1,211 @@
+"""TCP on the netpoller: echo, many connections, deadlines, close, IO wait."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+import gosched
+from gosched import Chan, go, net
+
+
+async def echo_server(ln: net.Listener) -> None:
+    async def echo(c: net.Conn) -> None:
+        async with c:
+            while data := await c.read(4096):
+                await c.write(data)
+
+    while True:
+        try:
+            c = await ln.accept()
+        except net.ErrClosed:
+            return
+        go(echo, c)
+
+
+async def readn(c: net.Conn, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = await c.read(n - len(out))
+        assert chunk, "unexpected EOF"
+        out += chunk
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_echo_and_addresses(gmp: int) -> None:
+    async def main() -> tuple:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        go(echo_server, ln)
+        c = await net.dial("tcp", ln.addr)
+        n = await c.write(b"hello, gosched")
+        got = await readn(c, n)
+        c.close()
+        ln.close()
+        return got, ln.addr, c.remote_addr, c.local_addr
+
+    got, addr, remote, local = gosched.run(main, gomaxprocs=gmp)
+    assert got == b"hello, gosched"
+    assert addr.startswith("127.0.0.1:") and remote == addr
+    assert local.startswith("127.0.0.1:") and local != addr
+
+
+@pytest.mark.timeout(120)
+def test_many_concurrent_connections(gmp: int) -> None:
+    clients, rounds = 50, 20
+
+    async def main() -> int:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        go(echo_server, ln)
+        done: Chan[int] = Chan(clients)
+
+        async def client(i: int) -> None:
+            c = await net.dial("tcp", ln.addr)
+            total = 0
+            for r in range(rounds):
+                msg = f"{i}:{r};".encode()
+                await c.write(msg)
+                assert await readn(c, len(msg)) == msg
+                total += 1
+            c.close()
+            await done.send(total)
+
+        for i in range(clients):
+            go(client, i)
+        total = sum([await done.recv() for _ in range(clients)])
+        ln.close()
+        return total
+
+    assert gosched.run(main, gomaxprocs=gmp) == clients * rounds
+
+
+@pytest.mark.timeout(60)
+def test_eof_reads_empty() -> None:
+    async def main() -> bytes:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()
+        await s.write(b"bye")
+        s.close()
+        data = await readn(c, 3)
+        return data + await c.read(10)
+
+    assert gosched.run(main) == b"bye"
+
+
+@pytest.mark.timeout(60)
+def test_read_deadline_raises_timeout_and_can_be_cleared(gmp: int) -> None:
+    async def main() -> list:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()
+        out = []
+        c.set_read_deadline(time.monotonic() + 0.05)
+        try:
+            await c.read(10)
+        except TimeoutError as e:
+            out.append(str(e))
+        c.set_read_deadline(time.monotonic() - 1)  # already passed: fails at once
+        try:
+            await c.read(10)
+        except TimeoutError as e:
+            out.append(str(e))
+        c.set_read_deadline(None)
+        await s.write(b"late")
+        out.append(await readn(c, 4))
+        return out
+
+    assert gosched.run(main, gomaxprocs=gmp) == ["i/o timeout", "i/o timeout", b"late"]
+
+
+@pytest.mark.timeout(60)
+def test_deadline_wakes_a_blocked_reader(gmp: int) -> None:
+    async def main() -> str:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()  # held in a local: a collected socket would close, giving EOF
+        assert s.remote_addr == c.local_addr
+        result: Chan[str] = Chan(1)
+
+        async def reader() -> None:
+            try:
+                await c.read(10)
+                await result.send("read returned")
+            except TimeoutError as e:
+                await result.send(str(e))
+
+        go(reader)
+        await gosched.sleep(0.02)  # the reader is parked in IO wait by now
+        c.set_deadline(time.monotonic() + 0.01)
+        return await result.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) == "i/o timeout"
+
+
+@pytest.mark.timeout(60)
+def test_close_wakes_blocked_goroutines_with_err_closed(gmp: int) -> None:
+    async def main() -> list:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()  # held in a local: a collected socket would close
+        assert s.remote_addr == c.local_addr
+        results: Chan[str] = Chan(2)
+
+        async def blocked(op) -> None:
+            try:
+                await op()
+                await results.send("returned")
+            except net.ErrClosed as e:
+                await results.send(str(e))
+
+        go(blocked, lambda: c.read(10))
+        go(blocked, ln.accept)
+        await gosched.sleep(0.02)
+        c.close()
+        ln.close()
+        got = [await results.recv(), await results.recv()]
+        with pytest.raises(net.ErrClosed):
+            c.close()
+        return got
+
+    assert gosched.run(main, gomaxprocs=gmp) == ["use of closed network connection"] * 2
+
+
+@pytest.mark.timeout(60)
+def test_goroutine_in_io_wait_shows_in_dump_and_is_not_deadlocked() -> None:
+    async def main() -> str:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()
+
+        async def reader() -> None:
+            await c.read(10)
+
+        go(reader)
+        await gosched.sleep(0.02)
+        dump = gosched.stack()
+        await s.write(b"x")  # lets the reader finish
+        return dump
+
+    dump = gosched.run(main)
+    assert "[IO wait]:" in dump
+
+
+@pytest.mark.timeout(60)
+def test_dial_errors() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens on this port now
+
+    async def main() -> None:
+        with pytest.raises(ConnectionRefusedError):
+            await net.dial("tcp", f"127.0.0.1:{port}")
+        with pytest.raises(ValueError, match="missing port in address"):
+            await net.dial("tcp", "127.0.0.1")
+        with pytest.raises(ValueError, match="unknown network udp"):
+            await net.listen("udp", "127.0.0.1:0")
+
+    gosched.run(main)
