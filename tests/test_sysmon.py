@@ -18,7 +18,7 @@ import pytest
 
 import gosched
 from gosched import Chan, go
-from gosched.runtime.runtime2 import sched
+from gosched.runtime.runtime2 import _Prunning, sched
 
 
 async def count_trips_until(done: Chan[object]) -> int:
@@ -77,6 +77,36 @@ def test_blocking_goroutine_does_not_freeze_the_others(block) -> None:
 
     trips = gosched.run(main, gomaxprocs=1)
     assert trips >= 100, f"only {trips} round trips while another goroutine blocked"
+
+
+@pytest.mark.timeout(30)
+def test_retaken_hog_takes_an_idle_p_back() -> None:
+    """gomaxprocs=1: sysmon moves the others off a hog's P; once they are done and
+    the P is idle, the hog's next ``go`` takes the P back (exitsyscallfast_pidle),
+    so the goroutine it starts lands in its own runnext, not the global queue."""
+    from gosched.runtime.proc import tls
+
+    async def main() -> tuple[bool, bool, int]:
+        ran: list[int] = []
+
+        async def note(v: int) -> None:
+            ran.append(v)
+
+        go(note, 1)  # other work: what makes the hog worth retaking
+        mp = tls.m
+        end = time.monotonic() + 20
+        while (mp.lease or not sched.npidle) and time.monotonic() < end:
+            pass  # hog, until sysmon has taken the P and the other M left it idle
+        retaken = not mp.lease
+        go(note, 2)
+        back = len(mp.lease) == 1 and mp.p is not None and mp.p.status == _Prunning
+        queued_locally = bool(mp.p.runnext) if back else False
+        await gosched.gosched()
+        while len(ran) < 2:
+            await gosched.sleep(0.001)
+        return retaken, back and queued_locally, sum(ran)
+
+    assert gosched.run(main, gomaxprocs=1) == (True, True, 3)
 
 
 @pytest.mark.timeout(30)

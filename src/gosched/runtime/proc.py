@@ -184,6 +184,10 @@ def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
             pp = mp.p
         except IndexError:
             pp = None
+            if sched.npidle and exitsyscallfast_pidle(mp):
+                lease = mp.lease
+                tok = lease.pop()
+                pp = mp.p
     newg = newproc1(fn, args, kwargs, callergp, pp, frame)
     if pp is None:
         with sched.lock:
@@ -759,8 +763,11 @@ def goready(gp: G) -> None:
             try:
                 tok = lease.pop()
             except IndexError:
-                pass
-            else:
+                tok = None
+                if sched.npidle and exitsyscallfast_pidle(mp):
+                    lease = mp.lease
+                    tok = lease.pop()
+            if tok is not None:
                 rn = mp.p.runnext
                 if not rn:
                     rn.append(gp)  # runqput's common case, inlined
@@ -1234,6 +1241,33 @@ def exitsyscall(mp: M, gp: G, pp: P | None) -> bool:
     pp.syscalltick += 1
     gp.atomicstatus = _Grunning
     lease.append(tok)
+    return True
+
+
+def exitsyscallfast_pidle(mp: M) -> bool:
+    """The running goroutine lost its P to sysmon: take an idle one back.
+
+    Go's ``exitsyscallfast_pidle``. A hog that sysmon moved off its P keeps
+    running on its M. When it next
+    enters the runtime (``go``, ``goready``) and a P is idle, everyone else has
+    been served, so it takes that P, exactly as a goroutine leaving a system
+    call would; otherwise every goroutine it starts or wakes would go through
+    the global queue and another thread for as long as it runs. Sysmon retakes
+    the P again if it hogs it while other work waits. Returns True with the P
+    wired to ``mp`` and its lease up; ``schedule`` notices the new lease
+    (``lostp``) when the goroutine comes back to g0.
+    """
+    gp = mp.curg
+    if gp is None or gp.coro is None:
+        return False  # on g0, or a sync goroutine: it runs P-less by design
+    with sched.lock:
+        if mp.dead or sched.gcwaiting or sched.exiting:
+            return False
+        pp = pidleget()
+    if pp is None:
+        return False
+    acquirep(mp, pp)
+    mp.lease.append(mp)
     return True
 
 
