@@ -36,6 +36,13 @@ def test_run_sieve_example() -> None:
     assert r.stdout.split()[-1] == "541"
 
 
+@pytest.mark.timeout(120)
+def test_run_echo_example() -> None:
+    r = gosched("run", str(ROOT / "examples" / "echo.py"), "100")
+    assert r.returncode == 0, r.stderr
+    assert "100 of 100 clients got their line back" in r.stdout
+
+
 @pytest.mark.timeout(60)
 def test_run_passes_argv_and_exits_zero(tmp_path: Path) -> None:
     path = program(tmp_path, """

@@ -273,6 +273,42 @@ def test_many_blocking_sync_goroutines_get_their_own_threads() -> None:
 
 
 @pytest.mark.timeout(30)
+def test_block_on_counts_as_running_until_its_park_commits() -> None:
+    """A sync goroutine parking in block_on arms its wakeup (here a timer) in the
+    park's unlock function. An M that goes idle before that must not find a
+    deadlock: the parking M still counts as running. The unlock function below
+    waits for M0 to go idle first, which makes the once-rare race certain."""
+    import types
+
+    from gosched.gotime import resetForSleep
+    from gosched.runtime.proc import park_m
+    from gosched.runtime.runtime2 import waitReasonSleep
+    from gosched.runtime.timers import nanotime
+
+    def arm_when_m0_idle(gp, when: float) -> bool:
+        end = time.monotonic() + 10
+        while gp is not None and not sched.nmidle and time.monotonic() < end:
+            time.sleep(0.001)
+        return resetForSleep(gp, when)
+
+    @types.coroutine
+    def slow_committing_sleep(d: float):
+        yield (park_m, arm_when_m0_idle, nanotime() + d, waitReasonSleep)
+
+    async def main() -> str:
+        ch: Chan[str] = Chan()
+
+        def sleeper() -> None:
+            gosched.block_on(slow_committing_sleep(0.01))
+            gosched.block_on(ch.send("woke"))
+
+        go(sleeper)
+        return await ch.recv()
+
+    assert gosched.run(main, gomaxprocs=1) == "woke"
+
+
+@pytest.mark.timeout(30)
 def test_waiting_on_a_sync_goroutine_is_not_a_deadlock(gmp: int) -> None:
     async def main() -> str:
         ch: Chan[str] = Chan()

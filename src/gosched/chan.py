@@ -52,6 +52,9 @@ from .runtime.runtime2 import (
 T = TypeVar("T")
 
 _chanids = count(1)  # lock order for select: channels are locked in creation order
+# A select that blocked leaves its losing sudogs on their queues (select.py);
+# a queue this long is swept of them before the next select joins it.
+PURGE_MIN = 64
 
 
 class ClosedChannelError(RuntimeError):
@@ -64,8 +67,8 @@ class Chan(Generic[T]):
     All mutable fields are guarded by ``_lock``.
     """
 
-    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_id", "_lock", "_ndead", "_recvq",
-                 "_sendq")
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_id", "_lock", "_ndead", "_purgeat",
+                 "_recvq", "_sendq")
 
     __hash__ = object.__hash__  # by identity: select uses channels as dict keys
 
@@ -81,6 +84,7 @@ class Chan(Generic[T]):
         self._recvq: deque[Sudog] = deque()
         self._sendq: deque[Sudog] = deque()
         self._ndead = 0  # dead sudogs still linked on the queues
+        self._purgeat = PURGE_MIN  # queue length at which select purges stale sudogs
         self._id = next(_chanids)
 
     @property
@@ -110,7 +114,7 @@ class Chan(Generic[T]):
             if gp is None:
                 self._ndead -= 1
                 continue
-            if sg[SG_SELECT] and not gp.selectDone.acquire(False):
+            if sg[SG_SELECT] and not sg[SG_SELECT].acquire(False):
                 continue  # lost the race to wake this select
             lock.release()
             sg[SG_ELEM] = v
@@ -169,7 +173,7 @@ class Chan(Generic[T]):
             if gp is None:
                 self._ndead -= 1
                 continue
-            if sg[SG_SELECT] and not gp.selectDone.acquire(False):
+            if sg[SG_SELECT] and not sg[SG_SELECT].acquire(False):
                 continue
             self._lock.release()
             v = sg[SG_ELEM]
@@ -207,7 +211,7 @@ class Chan(Generic[T]):
             for sg in q:
                 gp = sg[SG_G]
                 sg[SG_QUEUED] = False
-                if gp is None or (sg[SG_SELECT] and not gp.selectDone.acquire(False)):
+                if gp is None or (sg[SG_SELECT] and not sg[SG_SELECT].acquire(False)):
                     continue
                 if q is self._recvq:
                     sg[SG_ELEM] = None
@@ -240,18 +244,24 @@ class Chan(Generic[T]):
     def _compact(self) -> None:
         """Drop dead sudogs once they outnumber live ones. Requires ``_lock``."""
         if self._ndead > 16 and 2 * self._ndead > len(self._recvq) + len(self._sendq):
-            for q in (self._recvq, self._sendq):
-                live = [sg for sg in q if sg[SG_G] is not None]
-                q.clear()
-                q.extend(live)
-            self._ndead = 0
+            self._purge()
+
+    def _purge(self) -> None:
+        """Drop every dead sudog and every stale one (its select is over). Requires ``_lock``."""
+        for q in (self._recvq, self._sendq):
+            live = [sg for sg in q if sg[SG_G] is not None
+                    and not (sg[SG_SELECT] and sg[SG_SELECT].locked())]
+            q.clear()
+            q.extend(live)
+        self._ndead = 0
+        self._purgeat = max(PURGE_MIN, 2 * (len(self._recvq) + len(self._sendq)))
 
 
 def dequeue(c: Chan[Any], q: deque[Sudog]) -> Sudog | None:
     """Take the first live waiter off ``q`` (Go's ``waitq.dequeue``). Requires ``c._lock``.
 
     Dead sudogs are dropped; a select's sudog counts only if this caller wins
-    the race to complete that select (``selectDone``).
+    the race to complete that select (takes its token).
     """
     while q:
         sg = q.popleft()
@@ -260,7 +270,7 @@ def dequeue(c: Chan[Any], q: deque[Sudog]) -> Sudog | None:
         if gp is None:
             c._ndead -= 1
             continue
-        if sg[SG_SELECT] and not gp.selectDone.acquire(False):
+        if sg[SG_SELECT] and not sg[SG_SELECT].acquire(False):
             continue
         return sg
     return None

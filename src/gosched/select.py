@@ -11,11 +11,18 @@ that two selects can never deadlock each other:
    ready, pick one uniformly at random, and try it; a case that turns out not
    to be ready (its only waiters were dead or lost their own select) is
    dropped and the pick repeats. Both give every ready case the same chance.
+   The first round of this pass locks only the channel being tried (a
+   successful try is one complete channel operation, which needs no other
+   lock); if no case succeeds, the pass is repeated with every channel locked,
+   and that is where the select decides to take default or to block.
 2. Nothing ready: return ``default`` if there is one; otherwise enqueue a
-   sudog on every channel and park. The first waker to take the goroutine's
-   ``selectDone`` flag wins; everyone else skips its sudogs.
-3. After the wakeup, the winning sudog says which case fired; the others are
-   marked dead on their channels.
+   sudog on every channel and park. All the sudogs share a token, a fresh
+   Lock: the first waker to take it wins; everyone else skips the sudogs.
+3. After the wakeup, the winning sudog (the G's ``param``) says which case
+   fired. Go now locks every channel again to unlink the losers; here they
+   stay where they are, since their taken token already makes every waker
+   skip them: a dequeuer drops them when it meets them, and a select that
+   finds a queue grown long sweeps it first (``Chan._purge``).
 """
 
 from __future__ import annotations
@@ -60,9 +67,11 @@ _rand = random.random
 _chanid = operator.attrgetter("_id")
 
 
-def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], int]:
-    """Check the case shapes; return the live cases ``(index, kind, chan, value)`` and default."""
+def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], list, int]:
+    """Check the case shapes; return the live cases ``(index, kind, chan, value)``,
+    those of them that look ready (peeked at without locks), and default's index."""
     live = []
+    ready = []
     dflt = -1
     i = -1
     for case in cases:
@@ -88,8 +97,15 @@ def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], int]:
                 msg = f"select: case {i} is not a channel operation: {case!r}"
                 raise TypeError(msg) from None
         if c is not nilchan:  # cases on the nil channel are never ready
-            live.append((i, kind, c, v))
-    return live, dflt
+            case = (i, kind, c, v)
+            live.append(case)
+            # _looksready, inlined: this loop runs for every case of every select.
+            if kind == _SEND:
+                if c._closed or c._recvq or len(c._buf) < c._cap:
+                    ready.append(case)
+            elif c._buf or c._closed or c._sendq:
+                ready.append(case)
+    return live, ready, dflt
 
 
 @types.coroutine
@@ -97,50 +113,46 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
     """Wait until one of ``cases`` can proceed, do it, and return ``(index, value)``."""
     if not cases:
         yield (park_m, None, None, waitReasonSelectNoCases)  # select {}: forever
-    live, dflt = _decode(cases)
+    live, ready, dflt = _decode(cases)
     if not live:
         if dflt >= 0:
             return dflt, None
         yield (park_m, None, None, waitReasonSelect)  # only nil channels: forever
 
-    if len(live) == 1:
-        lockorder = [live[0][2]]
-    else:
-        lockorder = sorted({c: None for _, _, c, _ in live}, key=_chanid)
+    # Pass 1, fast path: the cases that looked ready are tried one at a time
+    # under their own channel's lock. Each try is a complete channel
+    # operation, so a success needs no other lock; only when none succeeds are
+    # all channels locked and checked again below, which is where the
+    # decision to block (or take default) is made.
+    if ready:
+        result = _tryready(ready, None)
+        if result is not None:
+            return result
+
+    lockorder = sorted([case[2] for case in live], key=_chanid)
+    if len(lockorder) > 1 and len(set(lockorder)) < len(lockorder):
+        lockorder = sorted(set(lockorder), key=_chanid)  # a channel in two cases
     for c in lockorder:
         c._lock.acquire()
 
-    # Pass 1: a case that can proceed now.
-    candidates = []
-    for case in live:
-        _, kind, c, _ = case
-        if kind == _SEND:
-            if c._closed or c._recvq or len(c._buf) < c._cap:
-                candidates.append(case)
-        elif c._buf or c._closed or c._sendq:
-            candidates.append(case)
-    while candidates:
-        k = len(candidates)
-        case = candidates.pop(int(_rand() * k)) if k > 1 else candidates.pop()
-        status, result, partner = _trycase(case)
-        if status == _DONE:
-            _selunlock(lockorder)
-            if partner is not None:
-                goready(partner)
-            return result
-        if status == _SENDCLOSED:
-            _selunlock(lockorder)
-            raise ClosedChannelError("send on closed channel")
+    # Pass 1 with every channel locked: a case that can proceed now.
+    result = _tryready([case for case in live if _looksready(case)], lockorder)
+    if result is not None:
+        return result
 
     if dflt >= 0:
         _selunlock(lockorder)
         return dflt, None
 
     # Pass 2: enqueue on every channel and park.
+    token = threading.Lock()
     sgs = []
     for i, kind, c, v in live:
-        sg = [None, v, False, c, True, True]
-        (c._sendq if kind == _SEND else c._recvq).append(sg)
+        sg = [None, v, False, c, True, token]
+        q = c._sendq if kind == _SEND else c._recvq
+        q.append(sg)
+        if len(q) >= c._purgeat:
+            c._purge()
         sgs.append((i, kind, sg))
     try:
         won = yield (park_m, selparkcommit, (sgs, lockorder), waitReasonSelect)
@@ -148,20 +160,12 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
         _selabandon(sgs)
         raise
 
-    # Pass 3: the winner is the sudog the waker handed over; retire the rest.
+    # Pass 3: the winner is the sudog the waker handed over.
     casi, kind = -1, _RECV
     for i, k, sg in sgs:
         if sg is won:
             casi, kind = i, k
-            continue
-        c = sg[SG_C]
-        c._lock.acquire()
-        if sg[SG_QUEUED] and sg[SG_G] is not None:
-            sg[SG_G] = None
-            c._ndead += 1
-            if c._ndead > 16:
-                c._compact()
-        c._lock.release()
+            break
     if casi < 0:
         raise RuntimeError("selectgo: bad wakeup")
     if kind == _SEND:
@@ -174,6 +178,42 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
 
 
 _NOTREADY, _DONE, _SENDCLOSED = 0, 1, 2
+
+
+def _looksready(case: tuple[int, int, Chan[Any], Any]) -> bool:
+    """Whether a case may proceed; exact only with its channel locked."""
+    c = case[2]
+    if case[1] == _SEND:
+        return bool(c._closed or c._recvq or len(c._buf) < c._cap)
+    return bool(c._buf or c._closed or c._sendq)
+
+
+def _tryready(candidates: list, lockorder: list[Chan[Any]] | None) -> tuple[int, Any] | None:
+    """Pass 1: try the cases that look ready, in random order, until one completes.
+
+    With ``lockorder`` every channel in it is held (and released once a case
+    completes); with None each try takes its own channel's lock. Returns the
+    select's result, or None when no case could proceed.
+    """
+    while candidates:
+        k = len(candidates)
+        case = candidates.pop(int(_rand() * k)) if k > 1 else candidates.pop()
+        if lockorder is None:
+            lock = case[2]._lock
+            lock.acquire()
+            status, result, partner = _trycase(case)
+            lock.release()
+        else:
+            status, result, partner = _trycase(case)
+            if status != _NOTREADY:
+                _selunlock(lockorder)
+        if status == _DONE:
+            if partner is not None:
+                goready(partner)
+            return result
+        if status == _SENDCLOSED:
+            raise ClosedChannelError("send on closed channel")
+    return None
 
 
 def _trycase(case: tuple[int, int, Chan[Any], Any]) -> tuple[int, Any, Any]:
@@ -229,11 +269,6 @@ def selparkcommit(gp: Any, arg: tuple) -> bool:
         for _, _, sg in sgs:
             sg[SG_C]._ndead += 1
     else:
-        sd = gp.selectDone
-        if sd is None:
-            gp.selectDone = threading.Lock()
-        elif sd.locked():
-            sd.release()  # no stale sudog can race: all were retired in pass 3
         gp.param = None
         for _, _, sg in sgs:
             sg[SG_G] = gp

@@ -127,8 +127,7 @@ def shutdown(m0: Any) -> None:
             proc.poller.netpollBreak()
         for mp in waiting:
             mp.thread.join(0.0005)
-    with sched.allglock:
-        allgs = list(sched.allgs)
+    allgs = list(sched.allgs)
     for gp in allgs:
         if gp.atomicstatus in (_Grunnable, _Gwaiting) and gp.lockedm is None:
             closeg(gp)

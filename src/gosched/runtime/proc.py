@@ -179,20 +179,23 @@ def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
     if callergp is None:  # on g0 (a timer's after_func): the P is ours outright
         pp = mp.p
     else:
-        try:
-            tok = lease.pop()  # borrow the P from user code; see goready
-            pp = mp.p
-        except IndexError:
-            pp = None
-            if sched.npidle and exitsyscallfast_pidle(mp):
-                lease = mp.lease
+        # Borrow the P from user code (see goready). No lease: sysmon retook the
+        # P while this goroutine ran; it may take an idle one back.
+        pp = None
+        if lease or (sched.npidle and exitsyscallfast_pidle(mp)):
+            lease = mp.lease
+            try:
                 tok = lease.pop()
                 pp = mp.p
+            except IndexError:  # retaken just now
+                pass
     newg = newproc1(fn, args, kwargs, callergp, pp, frame)
     if pp is None:
         with sched.lock:
             if mp.dead:
                 raise RuntimeError("go: the gosched runtime has stopped")
+            sched.goidgen += 1
+            newg.goid = sched.goidgen
             globrunqput(newg)
         if sched.mainStarted:
             wakep()
@@ -211,7 +214,8 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
     """Allocate (or reuse) a G for ``fn``; it comes out ``_Grunnable``.
 
     ``pp`` is the caller's P (None if it has none): its free Gs and goid cache
-    are used without a lock because only the P's owner touches them.
+    are used without a lock because only the P's owner touches them. Without
+    a P the G comes out without a goid.
     """
     if type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE:
         coro = fn(*args, **kwargs)  # makecoro's common case
@@ -236,10 +240,7 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
             pp.goidcacheend = goid + GOID_CACHE_BATCH
         pp.goidcache = goid + 1
         newg.goid = goid
-    else:
-        with sched.lock:
-            sched.goidgen += 1
-            newg.goid = sched.goidgen
+    # else newproc numbers it when it queues it, under the same lock.
     newg.parentGoid = callergp.goid if callergp is not None else 0
     if frame is not None:
         newg.gopc = frame.f_code
@@ -251,8 +252,7 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
 def malg() -> G:
     """A brand-new G, published in ``allgs`` (Go's ``malg`` + ``allgadd``)."""
     newg = G()
-    with sched.allglock:
-        sched.allgs.append(newg)
+    sched.allgs.append(newg)
     return newg
 
 
@@ -285,6 +285,8 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
 def gfget(pp: P | None) -> G | None:
     """Get a dead G from ``pp``'s free list, refilling it from the global list."""
     if pp is None:
+        if not sched.gFree:  # a hint: a G freed meanwhile only costs a malg
+            return None
         with sched.gFreeLock:
             return sched.gFree.pop() if sched.gFree else None
     free = pp.gFree
@@ -319,7 +321,7 @@ def gfput(pp: P | None, gp: G) -> None:
 def gdestroy(mp: M, gp: G) -> None:
     """Drop the references a dead G holds (Go's ``gdestroy``), then ``gfput`` it.
 
-    ``selectDone`` and ``timer`` stay: the next goroutine on this G reuses them.
+    ``timer`` stays: the next goroutine on this G reuses it.
     """
     gp.atomicstatus = _Gdead
     gp.coro = gp.fn = gp.args = gp.param = gp.lockedm = gp.gopc = None
@@ -798,7 +800,9 @@ def readylocked(gp: G) -> None:
             return
         mp.blocked = False
         gp.atomicstatus = _Grunnable
-        sched.nmidlelocked -= 1
+        if mp.idlelocked:
+            mp.idlelocked = False
+            sched.nmidlelocked -= 1
     mp.park.release()
 
 
@@ -1394,7 +1398,6 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
                 if not stopping:
                     gp.atomicstatus = _Gwaiting
                     mp.blocked = True  # from here on readylocked may wake us
-                    sched.nmidlelocked += 1  # incidlelocked(1)
             if stopping:  # nobody would ever wake us: abandon the park
                 if unlockf is not None:
                     unlockf(None, lock)
@@ -1404,12 +1407,17 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
                 with sched.lock:
                     if mp.blocked:
                         mp.blocked = False
-                        sched.nmidlelocked -= 1
                         gp.atomicstatus = _Gsyscall
                         continue
             else:
+                # Parked for good. Only now, with the G published and its timer
+                # (if any) armed, does the M count as idle (Go's incidlelocked(1)
+                # in stoplockedm, after park_m's unlockf): counted any earlier,
+                # an M going idle meanwhile could find no runner and no timer.
                 with sched.lock:
-                    if mp.blocked:  # parked for good (a timer, if any, is armed now)
+                    if mp.blocked:
+                        mp.idlelocked = True
+                        sched.nmidlelocked += 1
                         checkdead()
             mp.park.acquire()  # notesleep, until readylocked or the runtime stops
             if mp.dead:
@@ -1449,8 +1457,7 @@ def needm(what: str) -> M:
     gp.lockedm = mp
     mp.lockedg = gp
     mp.curg = gp
-    with sched.allglock:
-        sched.allgs.append(gp)
+    sched.allgs.append(gp)
     tls.m = mp
     tls.dropm = _DropM(mp, sched.epoch)
     return mp
@@ -1506,8 +1513,7 @@ def checkdead() -> None:
     for pp in sched.allp:
         if pp.timers.haslive():
             return
-    with sched.allglock:
-        allgs = list(sched.allgs)
+    allgs = list(sched.allgs)
     for gp in allgs:
         if not gp.sysg and gp.atomicstatus in (_Grunnable, _Grunning, _Gsyscall):
             fatal_locked(f"checkdead: runnable g (goroutine {gp.goid})")
@@ -1619,7 +1625,9 @@ def exitRuntime(reason: tuple, lockheld: bool = False) -> None:
             if mp.blocked:
                 mp.blocked = False
                 mp.dead = True
-                sched.nmidlelocked -= 1
+                if mp.idlelocked:
+                    mp.idlelocked = False
+                    sched.nmidlelocked -= 1
                 mp.park.release()
         if sched.stopwait > 0:
             sched.stopwait = 0

@@ -99,7 +99,6 @@ class G:
         "lockedm",  # the M this G is locked to (sync G, foreign thread), or None
         "param",  # passed to the G when it is resumed: the sudog that woke it
         "parentGoid",
-        "selectDone",  # select: a Lock used as an atomic flag; the first waker to take it wins
         "sysg",  # a foreign thread's G: not counted by num_goroutine nor checkdead
         "timer",  # the timer used by sleep, reused
         "waitreason",
@@ -110,7 +109,6 @@ class G:
         self.goid = self.parentGoid = self.gopcoff = 0
         self.atomicstatus = _Gidle
         self.coro = self.fn = self.args = self.param = self.lockedm = self.gopc = None
-        self.selectDone: threading.Lock | None = None
         self.timer: Any = None
         self.waitreason = waitReasonZero
         self.waitsince = 0.0
@@ -129,7 +127,7 @@ SG_ELEM = 1  # the value to send, or the value received
 SG_SUCCESS = 2  # True if a value was delivered, False if woken by close
 SG_C = 3  # the channel (or semaphore) it waits on
 SG_QUEUED = 4  # still linked on that queue
-SG_SELECT = 5  # part of a select: a waker must first win the G's selectDone
+SG_SELECT = 5  # False, or the token of the select it belongs to (see select.py)
 # A dead sudog (a select case that lost, a goroutine abandoned when its runtime
 # stopped) stays linked until a dequeuer skips it or the queue is compacted.
 Sudog = list
@@ -144,7 +142,7 @@ class M:
     """
 
     __slots__ = (
-        "blocked",  # parked on its note
+        "blocked",  # parked on its note (or about to be): readylocked may wake it
         "curg",  # the G running on this M, or None while on g0
         "dead",  # the runtime that owned this M has stopped
         "exiting",  # told to leave its g0 loop
@@ -152,6 +150,7 @@ class M:
         "g0depth",  # Python stack depth of g0's frame (schedule), recorded at mstart
         "id",
         "ident",
+        "idlelocked",  # blocked and counted in sched.nmidlelocked; guarded by sched.lock
         "lease",  # the lease of the current wiring to p (see P.lease); owner-only
         "lockedg",  # sync G or foreign-thread G bound to this M
         "mstartfn",
@@ -173,6 +172,7 @@ class M:
         self.curg: G | None = None
         self.spinning = False
         self.blocked = False
+        self.idlelocked = False
         self.park = threading.Lock()
         self.park.acquire()  # cleared note: the next notesleep blocks
         self.syscalltick = 0
@@ -255,7 +255,6 @@ class Schedt:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.allglock = threading.Lock()
         self.gFreeLock = threading.Lock()
         self.epoch = 0  # bumped by every run; guarded by the module-level run lock
         self.reset(0)
@@ -282,7 +281,11 @@ class Schedt:
         self.gomaxprocs = gomaxprocs
         self.allp: list[P] = []
         self.allm: list[M] = []
-        self.allgs: list[G] = []  # guarded by allglock; never shrinks (Gs are recycled)
+        # Every G ever made; never shrinks (Gs are recycled). Append-only, and a
+        # list's append and copy are atomic on both builds (the free-threaded
+        # list has a lock of its own), so writers just append and readers
+        # iterate over a copy.
+        self.allgs: list[G] = []
         self.lastpoll = 1  # 0 while an M blocks in netpoll; else time of the last poll
         self.pollUntil = 0.0
         self.gcwaiting = False  # stop-the-world or exit in progress: Ms stop in findRunnable

@@ -252,8 +252,7 @@ def reportblocks(now: float, limit: float, out: TextIO, blocks: dict[M, list]) -
 
 
 def stampwaitsince(now: float) -> None:
-    with sched.allglock:
-        allgs = list(sched.allgs)
+    allgs = list(sched.allgs)
     for gp in allgs:
         s = gp.atomicstatus
         if s in (_Gwaiting, _Gsyscall):
@@ -302,8 +301,7 @@ def schedtracetext(detailed: bool, now: float | None = None) -> str:
                 )
             from .traceback import runningon
 
-            with sched.allglock:
-                allgs = list(sched.allgs)
+            allgs = list(sched.allgs)
             for gp in allgs:
                 if gp.atomicstatus == 6 or not gp.goid:
                     continue

@@ -152,8 +152,7 @@ def _live(gp: G) -> bool:
 
 def goroutinedump(current: G | None = None, frame: FrameType | None = None) -> str:
     """Every live goroutine, ``current`` first (Go's ``tracebackothers``)."""
-    with sched.allglock:
-        allgs = [gp for gp in sched.allgs if _live(gp)]
+    allgs = [gp for gp in list(sched.allgs) if _live(gp)]
     allgs.sort(key=lambda gp: gp.goid)
     parts = []
     if current is not None:
