@@ -768,7 +768,10 @@ def goready(gp: G) -> None:
                 tok = None
                 if sched.npidle and exitsyscallfast_pidle(mp):
                     lease = mp.lease
-                    tok = lease.pop()
+                    try:
+                        tok = lease.pop()
+                    except IndexError:  # retaken again at once
+                        pass
             if tok is not None:
                 rn = mp.p.runnext
                 if not rn:
@@ -1252,14 +1255,14 @@ def exitsyscallfast_pidle(mp: M) -> bool:
     """The running goroutine lost its P to sysmon: take an idle one back.
 
     Go's ``exitsyscallfast_pidle``. A hog that sysmon moved off its P keeps
-    running on its M. When it next
-    enters the runtime (``go``, ``goready``) and a P is idle, everyone else has
-    been served, so it takes that P, exactly as a goroutine leaving a system
-    call would; otherwise every goroutine it starts or wakes would go through
-    the global queue and another thread for as long as it runs. Sysmon retakes
-    the P again if it hogs it while other work waits. Returns True with the P
-    wired to ``mp`` and its lease up; ``schedule`` notices the new lease
-    (``lostp``) when the goroutine comes back to g0.
+    running on its M. When it next enters the runtime (``go``, ``goready``)
+    and a P is idle, everyone else has been served, so it takes that P, as a
+    goroutine leaving a system call would; otherwise every goroutine it starts
+    or wakes would go through the global queue and another thread for as long
+    as it runs. Sysmon retakes the P again if it hogs it while other work
+    waits. Returns True with the P wired to ``mp`` and its lease up;
+    ``schedule`` notices the new lease (``lostp``) when the goroutine comes
+    back to g0.
     """
     gp = mp.curg
     if gp is None or gp.coro is None:

@@ -128,8 +128,10 @@ SG_SUCCESS = 2  # True if a value was delivered, False if woken by close
 SG_C = 3  # the channel (or semaphore) it waits on
 SG_QUEUED = 4  # still linked on that queue
 SG_SELECT = 5  # False, or the token of the select it belongs to (see select.py)
-# A dead sudog (a select case that lost, a goroutine abandoned when its runtime
-# stopped) stays linked until a dequeuer skips it or the queue is compacted.
+# A dead sudog (SG_G None: its goroutine was abandoned when the runtime stopped,
+# or interrupted by an exception) and a stale one (a losing case of a select
+# that is over: its token is taken) stay linked until a dequeuer skips them or
+# the queue is purged.
 Sudog = list
 
 
