@@ -8,6 +8,7 @@ import pytest
 
 import gosched
 from gosched import Chan, go
+from gosched.lifecycle import pingpong
 from gosched.runtime import trace
 
 
@@ -58,24 +59,10 @@ def _g0depths(probe: trace.DepthProbe, names: tuple[str, ...]) -> dict[tuple[int
 @pytest.mark.timeout(300)
 def test_g0_depth_is_the_same_after_a_million_switches() -> None:
     n = 250_000  # round trips; four goroutine switches each
-
-    async def main() -> None:
-        a: Chan[int] = Chan()
-        b: Chan[int] = Chan()
-
-        async def ponger() -> None:
-            for _ in range(n):
-                await b.send(await a.recv())
-
-        go(ponger)
-        for i in range(n):
-            await a.send(i)
-            await b.recv()
-
     probe = trace.DepthProbe()
     trace.install(probe)
     try:
-        gosched.run(main, gomaxprocs=1)
+        gosched.run(pingpong, n, gomaxprocs=1)
     finally:
         trace.uninstall()
     names = ("execute", "gogo", "mcall(park_m)", "findRunnable")

@@ -20,28 +20,20 @@ waits when awaited. The same holds for ``RWMutex.rlock``/``lock``,
 ``WaitGroup.wait``, ``Once.do`` and ``Semaphore.acquire``. The result of these
 methods must always be awaited, as a Go call is always completed.
 
-Mutex fairness (from Go's ``sync/mutex.go``)
---------------------------------------------
-Mutex can be in 2 modes of operations: normal and starvation. In normal mode
-waiters are queued in FIFO order, but a woken up waiter does not own the
-mutex and competes with new arriving goroutines over the ownership. New
-arriving goroutines have an advantage -- they are already running on CPU --
-so a woken up waiter has good chances of losing. In such case it is queued at
-front of the wait queue. If a waiter fails to acquire the mutex for more than
-1 ms, it switches the mutex to the starvation mode.
+Mutex fairness (Go's two modes)
+-------------------------------
+Normal mode favours throughput: waiters sleep in FIFO order, but the one an
+unlock wakes only gets a chance to take the mutex, and goroutines that are
+running at that moment usually get there first. A waiter that loses goes
+back to the head of the queue. Once some waiter has gone more than 1 ms
+without the mutex, it flips the mutex into starvation mode.
 
-In starvation mode ownership of the mutex is directly handed off from the
-unlocking goroutine to the waiter at the front of the queue. New arriving
-goroutines don't try to acquire the mutex even if it appears to be unlocked,
-and don't spin. Instead they queue themselves at the tail of the wait queue.
-
-If a waiter receives ownership of the mutex and sees that either (1) it is
-the last waiter in the queue, or (2) it waited for less than 1 ms, it switches
-the mutex back to normal operation mode.
-
-Normal mode has considerably better performance as a goroutine can acquire a
-mutex several times in a row even if there are blocked waiters. Starvation
-mode is important to prevent pathological cases of tail latency.
+Starvation mode favours latency: unlock passes ownership straight to the
+head waiter, and newcomers queue at the tail without trying to take a mutex
+that only looks free. The waiter that receives ownership returns the mutex
+to normal mode if it is the last one queued or if its own wait was under
+1 ms, since handing over on every unlock is much slower than letting a
+running goroutine lock again.
 
 Unlike Go, a contended ``lock`` never spins before sleeping: one spin
 iteration of Python costs about as much as a park and a wakeup. And since
@@ -165,25 +157,24 @@ class Mutex:
             lk.acquire()
             old = self._state
             new = old
-            # Don't try to acquire a starving mutex: new arriving goroutines must queue.
+            # In starvation mode the mutex belongs to the queue: only queue behind it.
             if not old & mutexStarving:
                 new |= mutexLocked
             if old & (mutexLocked | mutexStarving):
                 new += 1 << mutexWaiterShift
-            # The current goroutine switches the mutex to starvation mode. But if
-            # the mutex is currently unlocked, don't do the switch: unlock expects
-            # that a starving mutex has waiters, which will not be true in this case.
+            # Flip to starvation mode only while the mutex is held: a starving
+            # mutex promises unlock a waiter to hand over to, and an unlocked one
+            # may have none.
             if starving and old & mutexLocked:
                 new |= mutexStarving
             if awoke:
-                # The goroutine has been woken from sleep, so we need to reset the
-                # flag in either case.
+                # We were the woken waiter: the flag was ours, whatever happens next.
                 new &= ~mutexWoken
             self._state = new
             lk.release()
             if not old & (mutexLocked | mutexStarving):
                 return  # locked the mutex
-            # If we were already waiting before, queue at the front of the queue.
+            # A waiter that lost the race after a wakeup keeps its place at the head.
             queueLifo = waitStartTime != 0
             if not queueLifo:
                 waitStartTime = nanotime()
@@ -192,14 +183,12 @@ class Mutex:
             lk.acquire()
             old = self._state
             if old & mutexStarving:
-                # Ownership was handed off to us, but the state is not updated yet:
-                # mutexLocked is not set and we are still counted as a waiter.
+                # unlock handed us the mutex without touching the word: take the
+                # lock bit and stop counting ourselves as a waiter.
                 delta = mutexLocked - (1 << mutexWaiterShift)
                 if not starving or old >> mutexWaiterShift == 1:
-                    # Exit starvation mode. Critical to do it here and consider
-                    # wait time: starvation mode is so inefficient that two
-                    # goroutines can go lock-step infinitely once they switch
-                    # the mutex to starvation mode.
+                    # Back to normal mode now, or two goroutines taking turns
+                    # could keep each other in the slow handoff mode for ever.
                     delta -= mutexStarving
                 self._state = old + delta
                 lk.release()
@@ -213,8 +202,7 @@ class Mutex:
             old = self._state
             if old & (mutexLocked | mutexStarving):
                 return False
-            # There may be a goroutine waiting for the mutex, but we are running
-            # now and can try to grab the mutex before that goroutine wakes up.
+            # Barging past sleeping waiters is allowed in normal mode.
             self._state = old | mutexLocked
             return True
 
@@ -232,19 +220,18 @@ class Mutex:
             raise RuntimeError("sync: unlock of unlocked mutex")
         new = state - mutexLocked
         if new & mutexStarving:
-            # Starving mode: hand ownership to the next waiter. mutexLocked stays
-            # clear until it wakes up, but the mutex counts as locked while
-            # mutexStarving is set, so newcomers won't acquire it.
+            # Ownership goes to the head waiter. The lock bit stays clear until it
+            # runs; the starving bit alone keeps newcomers out meanwhile.
             self._state = new
             lk.release()
             semrelease1(self, True)
             return
         if new >> mutexWaiterShift == 0 or new & mutexWoken:
-            # No waiters, or one is already woken and will compete for it.
+            # Nobody to wake, or a woken waiter is already on its way.
             self._state = new
             lk.release()
             return
-        # Grab the right to wake someone.
+        # We wake one waiter; the woken bit stops other unlocks doing the same.
         self._state = (new - (1 << mutexWaiterShift)) | mutexWoken
         lk.release()
         semrelease1(self, False)
@@ -293,7 +280,7 @@ class RWMutex:
         lk.release()
         if r > 0:
             return _DONE
-        # A writer is pending: wait for it.
+        # The count went negative: a writer holds or wants the lock.
         return semacquire1(self._readerSem, False, waitReasonSyncRWMutexRLock)
 
     def try_rlock(self) -> bool:
@@ -317,7 +304,7 @@ class RWMutex:
         if r + 1 == 0 or r + 1 == -rwmutexMaxReaders:
             lk.release()
             raise RuntimeError("sync: RUnlock of unlocked RWMutex")
-        # A writer is pending.
+        # Leaving while a writer waits for the readers ahead of it.
         self._readerCount = r
         self._readerWait -= 1
         last = self._readerWait == 0
@@ -327,7 +314,7 @@ class RWMutex:
 
     def lock(self) -> Awaitable[None]:
         """Lock for writing: waits for other writers, then for the active readers."""
-        # First, resolve competition with other writers.
+        # Writers queue on the inner Mutex; the winner then waits out the readers.
         aw = self._w.lock()
         if aw is _DONE:
             return self._waitReaders()
@@ -369,17 +356,17 @@ class RWMutex:
         """Unlock for writing; ``RuntimeError`` if not write-locked."""
         lk = self._lk
         lk.acquire()
-        # Announce to readers there is no active writer.
+        # Lift the writer's offset so that readers count up from zero again.
         r = self._readerCount + rwmutexMaxReaders
         if r >= rwmutexMaxReaders:
             lk.release()
             raise RuntimeError("sync: Unlock of unlocked RWMutex")
         self._readerCount = r
         lk.release()
-        # Unblock blocked readers, if any.
+        # Release the readers that queued behind the writer.
         for _ in range(r):
             semrelease1(self._readerSem, False)
-        # Allow other writers to proceed.
+        # And the next writer.
         self._w.unlock()
 
     def rlocker(self) -> _RLocker:
@@ -639,8 +626,7 @@ class Semaphore:
         if ctx is not None:
             err = ctx.err()
             if err is not None:
-                # ctx becoming done "happened before" acquiring the semaphore: fail
-                # even if we could acquire it without blocking.
+                # A context that is already done wins over a free semaphore.
                 mu.release()
                 raise err
         if self._size - self._cur >= n and not self._waiters:
@@ -648,7 +634,8 @@ class Semaphore:
             mu.release()
             return
         if n > self._size:
-            # Don't make other acquire calls block on one that's doomed to fail.
+            # Can never be granted: wait for the context without joining the
+            # queue, where it would block every request behind it.
             mu.release()
             await done.recv()
             raise _err(ctx)
@@ -658,7 +645,7 @@ class Semaphore:
 
         i, _ = await select(ready.recv, done.recv)
         if i == 0:
-            # Acquired. Check that ctx isn't done by now.
+            # Granted; a context done meanwhile still makes the call fail.
             if ctx is not None:
                 err = ctx.err()
                 if err is not None:
@@ -669,10 +656,10 @@ class Semaphore:
         if ready in self._waiters:
             isFront = next(iter(self._waiters)) is ready
             del self._waiters[ready]
-            # If we were at the front and there are extra tokens left, notify others.
+            # Leaving the head of the queue may let the requests behind us fit.
             woken = self._notifyWaiters() if isFront and self._size > self._cur else []
         else:
-            # Acquired after we were canceled: pretend we didn't, put the weight back.
+            # Granted just as the context ended: give the weight back.
             self._cur -= n
             woken = self._notifyWaiters()
         mu.release()
@@ -709,10 +696,8 @@ class Semaphore:
         while waiters:
             ready = next(iter(waiters))
             if self._size - self._cur < waiters[ready]:
-                # Not enough tokens for the next waiter. We could keep going (to
-                # try to find a waiter with a smaller request), but under load
-                # that could cause starvation for large requests; instead, we
-                # leave all remaining waiters blocked.
+                # Strict FIFO: smaller requests further back must not overtake
+                # a large one at the head, or it could wait for ever.
                 break
             self._cur += waiters.pop(ready)
             woken.append(ready)

@@ -47,14 +47,13 @@ follows Go's ``exitsyscall0`` rules (``lostp``).
 
 Worker thread parking/unparking
 -------------------------------
-We need to balance between keeping enough running worker threads to use the
-available Ps and parking excessive ones to save CPU. As in Go, an additional
-thread is unparked only if there is an idle P and no *spinning* M (an M out of
-local work that is looking for work in the global queue, the poller, or other
-Ps). The last spinning M that finds work unparks a new spinning M
-(``resetspinning``), and an M about to stop spinning drops ``nmspinning``
-first and then re-checks every source of work, so that a submission racing
-with it is never lost. At most half the busy Ps may have spinning Ms.
+Too few running Ms leave Ps unused; too many burn CPU looking for work that
+is not there. The rule is Go's: wake another M only when a P is idle and no M
+is *spinning* (out of local work and searching the global queue, the poller
+and the other Ps). A spinning M that finds work passes the search on to a
+fresh spinning M (``resetspinning``); one that gives up lowers ``nmspinning``
+before it looks everywhere one last time, so work queued while it was giving
+up is still found. Spinning Ms never outnumber half the busy Ps.
 
 Under the GIL a second thread cannot add CPU, only a GIL handoff per switch.
 So with the GIL, work that a running M puts on its own P (a new goroutine, a

@@ -1,12 +1,10 @@
-"""Semaphore implementation exposed to the sync package (Go's ``runtime/sema.go``).
+"""The runtime semaphore under the sync package (Go's ``runtime/sema.go``).
 
-Intended use is to provide a sleep and wakeup primitive that can be used in
-the contended case of other synchronization primitives. Thus it targets the
-same goal as Linux's futex, but it has much simpler semantics.
-
-That is, don't think of these as semaphores. Think of them as a way to
-implement sleep and wakeup such that every sleep is paired with a single
-wakeup, even if, due to races, the wakeup happens before the sleep.
+What sync's primitives use when they are contended: a goroutine sleeps on an
+address and another wakes it, in the role a futex plays for C code. The
+count is what makes it race-free: a release that comes before the matching
+acquire is kept, so the acquire returns at once instead of sleeping, and
+every sleep is matched by exactly one wakeup.
 
 The semaphore word
 ------------------
@@ -171,7 +169,7 @@ def semrelease1(addr: Any, handoff: bool) -> None:
     addr._sema += 1
     key = id(addr)
     q = root.waiters.get(key)
-    if q is None:  # easy case: no waiters
+    if q is None:  # nobody to wake
         lock.release()
         return
     s = q.popleft()
