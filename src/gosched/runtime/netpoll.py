@@ -29,9 +29,11 @@ import types
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from ..gotime import _currenttimers
 from . import proc
 from .proc import goready, park_m
 from .runtime2 import waitReasonIOWait
+from .timers import Timer, nanotime
 
 if TYPE_CHECKING:
     from .runtime2 import G
@@ -260,9 +262,6 @@ def netpolldeadline(arg: tuple[PollDesc, str]) -> None:
 
 def setdeadline(pd: PollDesc, mode: str, t: float | None) -> None:
     """Set the absolute deadline for ``mode`` ("r", "w") on the monotonic clock; None clears it."""
-    from ..gotime import _currenttimers
-    from .timers import Timer, nanotime
-
     ready: list[G] = []
     with pd.lock:
         timer = pd.rtimer if mode == "r" else pd.wtimer

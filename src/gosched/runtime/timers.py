@@ -74,9 +74,7 @@ class Timer:
                     self.ts.zombie()
                     self.ts = None
         if when > 0:
-            from .proc import timerStopped
-
-            timerStopped(when)
+            proc.timerStopped(when)
         return when > 0
 
 
@@ -93,14 +91,12 @@ class Timers:
         self.pp = pp
 
     def push(self, when: float, t: Timer, version: int) -> None:
-        from .proc import wakeNetPoller
-
         with self.mu:
             self.n += 1
             earliest = not self.heap or when < self.heap[0][0]
             heapq.heappush(self.heap, (when, self.n, t, version))
         if earliest:
-            wakeNetPoller(when)
+            proc.wakeNetPoller(when)
 
     def zombie(self) -> None:
         with self.mu:
@@ -184,3 +180,10 @@ class Timers:
             self.heap.clear()
             self.zombies = 0
         return live
+
+
+# proc imports this module for Timer and Timers, and timers call back into proc
+# (to wake the M asleep in the poller). Importing it here, after both classes
+# exist, works whichever of the two modules is imported first, and costs the
+# timer paths nothing (a function-level import costs about a microsecond).
+from . import proc  # noqa: E402
