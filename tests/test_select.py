@@ -8,6 +8,7 @@ import pytest
 
 import gosched
 from gosched import Chan, ClosedChannelError, default, go, nilchan, select
+from gosched.chan import PURGE_MIN
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -179,6 +180,39 @@ def test_losing_cases_leave_no_waiters_behind(gmp, wait_blocked):
         return first, probes
 
     assert gosched.run(main, gomaxprocs=gmp) == ((1, "first"), [(1, None)] * 3)
+
+
+def test_select_that_sweeps_a_queue_keeps_its_own_sudog(gmp, wait_blocked):
+    """A blocked select leaves its losing sudog on each other channel; when a
+    queue is long enough to be swept, the select that sweeps it must keep its
+    own, not yet committed, sudog (regression: the sweep dropped it, and a
+    sender on that channel then found nobody: a false deadlock)."""
+
+    async def main():
+        a, b = Chan(), Chan()
+        via_a = []
+
+        async def sender():
+            before = 0
+            for i in range(3 * PURGE_MIN):
+                await wait_blocked("select")
+                # a's queue grows by one stale sudog per round woken through b;
+                # when it shrinks, the blocked select has just swept it.
+                n = len(a._recvq)
+                if n < before:
+                    via_a.append(i)
+                    await a.send(i)
+                else:
+                    await b.send(i)
+                before = n
+
+        go(sender)
+        got = [await select(a.recv, b.recv) for _ in range(3 * PURGE_MIN)]
+        return got, via_a
+
+    got, via_a = gosched.run(main, gomaxprocs=gmp)
+    assert len(via_a) >= 2, f"the queue was swept only at rounds {via_a}"
+    assert got == [(0 if i in via_a else 1, i) for i in range(3 * PURGE_MIN)]
 
 
 def test_blocked_select_send_case_on_channel_closed_meanwhile_raises(gmp, wait_blocked):

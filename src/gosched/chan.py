@@ -27,13 +27,13 @@ it, and a queue is compacted when dead entries outnumber live ones.
 
 from __future__ import annotations
 
-import threading
 import types
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Generator
 from itertools import count
 from typing import Any, Generic, TypeVar
 
+from .runtime.lock_token import TokenLock, lock2
 from .runtime.proc import goready, park_m
 from .runtime.runtime2 import (
     SG_C,
@@ -77,7 +77,7 @@ class Chan(Generic[T]):
             raise TypeError(f"Chan: capacity must be an int, not {type(cap).__name__}")
         if cap < 0:
             raise ValueError("makechan: size out of range")
-        self._lock = threading.Lock()
+        self._lock = TokenLock()
         self._buf: deque[T] = deque()
         self._cap = cap
         self._closed = False
@@ -102,9 +102,12 @@ class Chan(Generic[T]):
     def send(self, v: T) -> Generator[Any, Any, None]:
         """``ch <- v``."""
         lock = self._lock
-        lock.acquire()
+        try:
+            lock.pop()  # acquire (see lock_token)
+        except IndexError:
+            lock2(lock)
         if self._closed:
-            lock.release()
+            lock.append(True)
             raise ClosedChannelError("send on closed channel")
         recvq = self._recvq
         while recvq:
@@ -116,7 +119,7 @@ class Chan(Generic[T]):
                 continue
             if sg[SG_SELECT] and not sg[SG_SELECT].acquire(False):
                 continue  # lost the race to wake this select
-            lock.release()
+            lock.append(True)
             sg[SG_ELEM] = v
             sg[SG_SUCCESS] = True
             gp.param = sg
@@ -125,7 +128,7 @@ class Chan(Generic[T]):
         buf = self._buf
         if len(buf) < self._cap:
             buf.append(v)
-            lock.release()
+            lock.append(True)
             return
         sg = [None, v, False, self, True, False]
         self._sendq.append(sg)
@@ -144,14 +147,17 @@ class Chan(Generic[T]):
         ``_wantok`` serves ``recv_ok`` (1: return ``(value, ok)``) and ``async
         for`` (2: raise ``StopAsyncIteration`` at the end) from this one body.
         """
-        self._lock.acquire()
+        try:
+            self._lock.pop()  # acquire (see lock_token)
+        except IndexError:
+            lock2(self._lock)
         if self._buf:
             v = self._buf.popleft()
             # If the buffer was full, the first waiting sender's value takes the freed slot.
             sg = dequeue(self, self._sendq) if self._sendq else None
             if sg is not None:
                 self._buf.append(sg[SG_ELEM])
-            self._lock.release()
+            self._lock.append(True)
             if sg is not None:
                 sg[SG_SUCCESS] = True
                 gp = sg[SG_G]
@@ -159,7 +165,7 @@ class Chan(Generic[T]):
                 goready(gp)
             return (v, True) if _wantok == 1 else v
         if self._closed:
-            self._lock.release()
+            self._lock.append(True)
             if _wantok == 2:
                 raise StopAsyncIteration
             return (None, False) if _wantok else None
@@ -175,7 +181,7 @@ class Chan(Generic[T]):
                 continue
             if sg[SG_SELECT] and not sg[SG_SELECT].acquire(False):
                 continue
-            self._lock.release()
+            self._lock.append(True)
             v = sg[SG_ELEM]
             sg[SG_SUCCESS] = True
             gp.param = sg
@@ -201,9 +207,12 @@ class Chan(Generic[T]):
     def close(self) -> None:
         """``close(ch)``: wake every receiver with ``(None, False)``; waiting senders raise."""
         lock = self._lock
-        lock.acquire()
+        try:
+            lock.pop()  # acquire (see lock_token)
+        except IndexError:
+            lock2(lock)
         if self._closed:
-            lock.release()
+            lock.append(True)
             raise ClosedChannelError("close of closed channel")
         self._closed = True
         glist = []
@@ -220,7 +229,7 @@ class Chan(Generic[T]):
                 glist.append(gp)
             q.clear()
         self._ndead = 0
-        lock.release()
+        lock.append(True)
         # Ready all Gs now that we've dropped the channel lock.
         for gp in glist:
             goready(gp)
@@ -247,7 +256,11 @@ class Chan(Generic[T]):
             self._purge()
 
     def _purge(self) -> None:
-        """Drop every dead sudog and every stale one (its select is over). Requires ``_lock``."""
+        """Drop every dead sudog and every stale one (its select is over). Requires ``_lock``.
+
+        A sudog whose park has not committed yet has no G either, so it would
+        be taken for dead: sweep before enqueueing one, never after.
+        """
         for q in (self._recvq, self._sendq):
             live = [sg for sg in q if sg[SG_G] is not None
                     and not (sg[SG_SELECT] and sg[SG_SELECT].locked())]
@@ -279,13 +292,16 @@ def dequeue(c: Chan[Any], q: deque[Sudog]) -> Sudog | None:
 def selectnbsend(c: Chan[Any], v: Any) -> bool:
     """A send that never blocks: False if nobody waits and the buffer is full or closed."""
     lock = c._lock
-    lock.acquire()
+    try:
+        lock.pop()  # acquire (see lock_token)
+    except IndexError:
+        lock2(lock)
     if c._closed:
-        lock.release()
+        lock.append(True)
         return False
     sg = dequeue(c, c._recvq)
     if sg is not None:
-        lock.release()
+        lock.append(True)
         sg[SG_ELEM] = v
         sg[SG_SUCCESS] = True
         gp = sg[SG_G]
@@ -294,9 +310,9 @@ def selectnbsend(c: Chan[Any], v: Any) -> bool:
         return True
     if len(c._buf) < c._cap:
         c._buf.append(v)
-        lock.release()
+        lock.append(True)
         return True
-    lock.release()
+    lock.append(True)
     return False
 
 
@@ -311,7 +327,7 @@ def chanparkcommit(gp: Any, sg: Sudog) -> bool:
         c._ndead += 1
     else:
         sg[SG_G] = gp
-    c._lock.release()
+    c._lock.append(True)
     return True
 
 

@@ -35,6 +35,7 @@ from collections.abc import Generator
 from typing import Any
 
 from .chan import Chan, ClosedChannelError, _NilChan, dequeue, nilchan
+from .runtime.lock_token import lock2
 from .runtime.proc import goready, park_m
 from .runtime.runtime2 import (
     SG_C,
@@ -133,7 +134,11 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
     if len(lockorder) > 1 and len(set(lockorder)) < len(lockorder):
         lockorder = sorted(set(lockorder), key=_chanid)  # a channel in two cases
     for c in lockorder:
-        c._lock.acquire()
+        lock = c._lock
+        try:
+            lock.pop()  # acquire (see lock_token)
+        except IndexError:
+            lock2(lock)
 
     # Pass 1 with every channel locked: a case that can proceed now.
     result = _tryready([case for case in live if _looksready(case)], lockorder)
@@ -144,15 +149,17 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
         _selunlock(lockorder)
         return dflt, None
 
-    # Pass 2: enqueue on every channel and park.
+    # Pass 2: enqueue on every channel and park. Long queues are swept of
+    # stale sudogs first: once enqueued, this select's own sudogs look dead to
+    # a sweep until the park commits (their G is still None).
+    for c in lockorder:
+        if len(c._recvq) >= c._purgeat or len(c._sendq) >= c._purgeat:
+            c._purge()
     token = threading.Lock()
     sgs = []
     for i, kind, c, v in live:
         sg = [None, v, False, c, True, token]
-        q = c._sendq if kind == _SEND else c._recvq
-        q.append(sg)
-        if len(q) >= c._purgeat:
-            c._purge()
+        (c._sendq if kind == _SEND else c._recvq).append(sg)
         sgs.append((i, kind, sg))
     try:
         won = yield (park_m, selparkcommit, (sgs, lockorder), waitReasonSelect)
@@ -200,9 +207,12 @@ def _tryready(candidates: list, lockorder: list[Chan[Any]] | None) -> tuple[int,
         case = candidates.pop(int(_rand() * k)) if k > 1 else candidates.pop()
         if lockorder is None:
             lock = case[2]._lock
-            lock.acquire()
+            try:
+                lock.pop()  # acquire (see lock_token)
+            except IndexError:
+                lock2(lock)
             status, result, partner = _trycase(case)
-            lock.release()
+            lock.append(True)  # release
         else:
             status, result, partner = _trycase(case)
             if status != _NOTREADY:
@@ -256,7 +266,7 @@ def _trycase(case: tuple[int, int, Chan[Any], Any]) -> tuple[int, Any, Any]:
 
 def _selunlock(lockorder: list[Chan[Any]]) -> None:
     for c in reversed(lockorder):
-        c._lock.release()
+        c._lock.append(True)  # release
 
 
 def selparkcommit(gp: Any, arg: tuple) -> bool:

@@ -217,7 +217,7 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
     a P the G comes out without a goid.
     """
     if type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE:
-        coro = fn(*args, **kwargs)  # makecoro's common case
+        coro = fn(*args, **kwargs) if kwargs else fn(*args)  # makecoro's common case
     else:
         coro = makecoro(fn, args, kwargs)
     free = pp.gFree if pp is not None else None

@@ -144,8 +144,12 @@ def globrunqgetbatch(pp: P, n: int) -> G | None:
     if n <= 0:
         return None
     gp = q.popleft()
-    for _ in range(n - 1):
-        runqput(pp, q.popleft(), False)
+    local = pp.runq
+    if len(local) + n - 1 <= LOCAL_RUNQ_SIZE:  # the usual case: the local queue is empty
+        local.extend([q.popleft() for _ in range(n - 1)])
+    else:
+        for _ in range(n - 1):
+            runqput(pp, q.popleft(), False)
     return gp
 
 
