@@ -66,6 +66,7 @@ from typing import Any, Protocol
 
 from .chan import Chan, nilchan
 from .context import Context, with_cancel
+from .runtime.lock_token import TokenLock, lock2
 from .runtime.proc import block_on, go
 from .runtime.runtime2 import (
     waitReasonSyncMutexLock,
@@ -132,19 +133,22 @@ class Mutex:
     __slots__ = ("_lk", "_sema", "_state")
 
     def __init__(self) -> None:
-        self._lk = threading.Lock()
+        self._lk = TokenLock()
         self._state = 0  # guarded by _lk: mutexLocked|mutexWoken|mutexStarving|waiters<<shift
         self._sema = 0  # the semaphore word; guarded by sema.rootFor(self).lock
 
     def lock(self) -> Awaitable[None]:
         """Lock the mutex; if it is locked, the result waits until it is available."""
         lk = self._lk
-        lk.acquire()
+        try:
+            lk.pop()  # acquire (see runtime/lock_token)
+        except IndexError:
+            lock2(lk)
         if self._state == 0:  # fast path: grab unlocked mutex
             self._state = mutexLocked
-            lk.release()
+            lk.append(True)  # release
             return _DONE
-        lk.release()
+        lk.append(True)  # release
         return self._lockSlow()
 
     @types.coroutine
@@ -154,7 +158,10 @@ class Mutex:
         starving = False
         awoke = False
         while True:
-            lk.acquire()
+            try:
+                lk.pop()  # acquire (see runtime/lock_token)
+            except IndexError:
+                lock2(lk)
             old = self._state
             new = old
             # In starvation mode the mutex belongs to the queue: only queue behind it.
@@ -171,7 +178,7 @@ class Mutex:
                 # We were the woken waiter: the flag was ours, whatever happens next.
                 new &= ~mutexWoken
             self._state = new
-            lk.release()
+            lk.append(True)  # release
             if not old & (mutexLocked | mutexStarving):
                 return  # locked the mutex
             # A waiter that lost the race after a wakeup keeps its place at the head.
@@ -180,7 +187,10 @@ class Mutex:
                 waitStartTime = nanotime()
             woke = yield from semacquire1(self, queueLifo, waitReasonSyncMutexLock)
             starving = starving or (woke or nanotime()) - waitStartTime > starvationThreshold
-            lk.acquire()
+            try:
+                lk.pop()  # acquire (see runtime/lock_token)
+            except IndexError:
+                lock2(lk)
             old = self._state
             if old & mutexStarving:
                 # unlock handed us the mutex without touching the word: take the
@@ -191,9 +201,9 @@ class Mutex:
                     # could keep each other in the slow handoff mode for ever.
                     delta -= mutexStarving
                 self._state = old + delta
-                lk.release()
+                lk.append(True)  # release
                 return
-            lk.release()
+            lk.append(True)  # release
             awoke = True
 
     def try_lock(self) -> bool:
@@ -209,31 +219,34 @@ class Mutex:
     def unlock(self) -> None:
         """Unlock the mutex; ``RuntimeError`` if it is not locked."""
         lk = self._lk
-        lk.acquire()
+        try:
+            lk.pop()  # acquire (see runtime/lock_token)
+        except IndexError:
+            lock2(lk)
         state = self._state
         if state == mutexLocked:  # fast path: nobody waits
             self._state = 0
-            lk.release()
+            lk.append(True)  # release
             return
         if not state & mutexLocked:
-            lk.release()
+            lk.append(True)  # release
             raise RuntimeError("sync: unlock of unlocked mutex")
         new = state - mutexLocked
         if new & mutexStarving:
             # Ownership goes to the head waiter. The lock bit stays clear until it
             # runs; the starving bit alone keeps newcomers out meanwhile.
             self._state = new
-            lk.release()
+            lk.append(True)  # release
             semrelease1(self, True)
             return
         if new >> mutexWaiterShift == 0 or new & mutexWoken:
             # Nobody to wake, or a woken waiter is already on its way.
             self._state = new
-            lk.release()
+            lk.append(True)  # release
             return
         # We wake one waiter; the woken bit stops other unlocks doing the same.
         self._state = (new - (1 << mutexWaiterShift)) | mutexWoken
-        lk.release()
+        lk.append(True)  # release
         semrelease1(self, False)
 
     __aenter__ = lock
@@ -412,7 +425,7 @@ class WaitGroup:
     __slots__ = ("_counter", "_lk", "_sema", "_waiters")
 
     def __init__(self) -> None:
-        self._lk = threading.Lock()
+        self._lk = TokenLock()
         self._counter = 0  # guarded by _lk
         self._waiters = 0  # guarded by _lk: goroutines in wait(); 0 whenever _counter is 0
         self._sema = 0  # the semaphore word; guarded by sema.rootFor(self).lock
@@ -420,20 +433,23 @@ class WaitGroup:
     def add(self, delta: int) -> None:
         """Add ``delta`` (may be negative) to the counter; at zero, release the waiters."""
         lk = self._lk
-        lk.acquire()
+        try:
+            lk.pop()  # acquire (see runtime/lock_token)
+        except IndexError:
+            lock2(lk)
         v = self._counter + delta
         if v < 0:
-            lk.release()
+            lk.append(True)  # release
             raise RuntimeError("sync: negative WaitGroup counter")
         w = self._waiters
         if v > 0 or w == 0:
             self._counter = v
-            lk.release()
+            lk.append(True)  # release
             return
         # The counter reached 0 with waiters: reset them, and wake each one.
         self._counter = 0
         self._waiters = 0
-        lk.release()
+        lk.append(True)  # release
         for _ in range(w):
             semrelease1(self, False)
 
@@ -444,12 +460,15 @@ class WaitGroup:
     def wait(self) -> Awaitable[None]:
         """Wait until the counter is zero."""
         lk = self._lk
-        lk.acquire()
+        try:
+            lk.pop()  # acquire (see runtime/lock_token)
+        except IndexError:
+            lock2(lk)
         if self._counter == 0:
-            lk.release()
+            lk.append(True)  # release
             return _DONE
         self._waiters += 1
-        lk.release()
+        lk.append(True)  # release
         return self._waitSlow()
 
     @types.coroutine
