@@ -935,6 +935,23 @@ def test_errgroup_context_canceled_when_wait_returns(procs):
 
 
 @pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_set_limit_counts_a_goroutine_that_has_not_started_yet(procs):
+    """Go's Go takes its slot before returning, so the goroutine counts at once."""
+
+    async def main():
+        g = ErrGroup()
+        g.set_limit(2)
+        g.go(gosched.sleep, 0.001)
+        with pytest.raises(RuntimeError) as ei:
+            g.set_limit(1)
+        assert await g.wait() is None
+        g.set_limit(1)
+        return str(ei.value)
+
+    assert run(main, procs) == "errgroup: modify limit while 1 goroutines in the group are still active"
+
+
+@pytest.mark.parametrize("procs", PROCS)
 def test_errgroup_limit(procs):
     async def main():
         g = ErrGroup()

@@ -161,13 +161,27 @@ def test_timer_stop(gmp):
 
 
 def test_timer_stop_discards_an_unreceived_value(gmp):
+    """Go 1.23: a sent time nobody received is discarded, and Stop says True,
+    so ``if not t.stop(): await t.c.recv()`` never blocks."""
+
     async def main():
         t = gosched.Timer(0.001)
-        await gosched.sleep(0.02)  # it fires, nobody receives
-        t.stop()
-        return len(t.c), await select(t.c.recv, default)
+        await gosched.sleep(0.02)  # it fires (its deadline is earlier), nobody receives
+        stopped = t.stop()
+        return stopped, len(t.c), await select(t.c.recv, default)
 
-    assert gosched.run(main, gomaxprocs=gmp) == (0, (1, None))
+    assert gosched.run(main, gomaxprocs=gmp) == (True, 0, (1, None))
+
+
+def test_timer_reset_of_a_fired_unreceived_timer_says_active(gmp):
+    async def main():
+        t = gosched.Timer(0.001)
+        await gosched.sleep(0.02)  # fired, not received
+        was = t.reset(0.001)
+        v = await t.c.recv()  # the new firing, not the stale one
+        return was, await select(t.c.recv, default), v > 0
+
+    assert gosched.run(main, gomaxprocs=gmp) == (True, (1, None), True)
 
 
 def test_timer_reset(gmp):

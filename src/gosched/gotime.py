@@ -68,9 +68,12 @@ def _sendTime(c: Chan[float]) -> None:
     selectnbsend(c, nanotime())
 
 
-def _drain(c: Chan[Any]) -> None:
+def _drain(c: Chan[Any]) -> bool:
+    """Discard a sent time nobody received; say whether there was one."""
     with c._lock:
+        pending = bool(c._buf)
         c._buf.clear()
+    return pending
 
 
 class Timer:
@@ -92,10 +95,14 @@ class Timer:
         self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
 
     def stop(self) -> bool:
-        """Prevent the timer from firing; False if it already fired or was stopped."""
+        """Prevent the timer from firing; False if it already fired or was stopped.
+
+        As in Go 1.23, a time sent but not yet received is discarded and counts
+        as not fired: the result is True, and nothing is left to receive.
+        """
         active = self._t.stop()
-        if self.c is not None:
-            _drain(self.c)
+        if self.c is not None and _drain(self.c):
+            return True
         return active
 
     def reset(self, d: float) -> bool:
@@ -103,9 +110,9 @@ class Timer:
         if self.c is None:
             return self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
         active = self._t.stop()
-        _drain(self.c)
+        pending = _drain(self.c)  # as in stop: an unreceived time means still active
         self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
-        return active
+        return active or pending
 
 
 def after(d: float) -> Chan[float]:

@@ -722,11 +722,6 @@ class Semaphore:
             woken.append(ready)
         return woken
 
-    def _held(self) -> int:
-        with self._mu:
-            return self._cur
-
-
 def _err(ctx: Context | None) -> BaseException:
     """The error of a done ``ctx`` (only reached with a ctx: nilchan never wakes)."""
     assert ctx is not None
@@ -754,13 +749,14 @@ class ErrGroup:
     at the limit, as in Go.
     """
 
-    __slots__ = ("_cancel", "_err", "_mu", "_sem", "_wg")
+    __slots__ = ("_active", "_cancel", "_err", "_mu", "_sem", "_wg")
 
     def __init__(self) -> None:
         self._wg = WaitGroup()
         self._mu = threading.Lock()
         self._err: Exception | None = None  # guarded by _mu: the first exception
         self._sem: Semaphore | None = None  # guarded by _mu: the limit, if any
+        self._active = 0  # guarded by _mu: goroutines started under the limit, not yet done
         self._cancel: Callable[[], None] | None = None  # set before any go, then read-only
 
     @classmethod
@@ -784,28 +780,33 @@ class ErrGroup:
         """Run ``fn(*args)`` (async or plain) in a new goroutine of the group."""
         with self._mu:
             sem = self._sem
+            if sem is not None:
+                self._active += 1
         self._start(fn, args, sem, False)
 
     def try_go(self, fn: Callable[..., Any], *args: Any) -> bool:
         """Like ``go``, but only if the limit allows it to start now; returns whether it did."""
         with self._mu:
             sem = self._sem
-        if sem is not None and not sem.try_acquire():
-            return False
+            if sem is not None:
+                if not sem.try_acquire():
+                    return False
+                self._active += 1
         self._start(fn, args, sem, True)
         return True
 
     def set_limit(self, n: int) -> None:
         """Limit the group to ``n`` functions running at once (``n < 0``: no limit)."""
         with self._mu:
-            sem = self._sem
-            if sem is not None:
-                active = sem._held()
-                if active:
-                    raise RuntimeError(
-                        f"errgroup: modify limit while {active} goroutines in the group "
-                        "are still active"
-                    )
+            # Go counts the slots taken. Its Go takes the slot before it returns,
+            # so every goroutine started counts, up to the limit; beyond it, Go's
+            # callers would still be blocked in Go.
+            if self._sem is not None and self._active:
+                held = min(self._active, self._sem._size)
+                raise RuntimeError(
+                    f"errgroup: modify limit while {held} goroutines in the group "
+                    "are still active"
+                )
             self._sem = None if n < 0 else Semaphore(n)
 
     def _start(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
@@ -858,4 +859,6 @@ class ErrGroup:
     def _done(self, sem: Semaphore | None) -> None:
         if sem is not None:
             sem.release()
+            with self._mu:
+                self._active -= 1
         self._wg.done()
