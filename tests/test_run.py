@@ -908,6 +908,40 @@ def test_foreign_thread_is_not_a_deadlock(gmp):
     assert gosched.run(main, gomaxprocs=gmp) == "from thread"
 
 
+
+def test_thread_reusing_the_ident_of_a_thread_older_than_run_still_counts(gmp):
+    """Threads that existed before ``run`` are ignored by the deadlock check, but
+    a thread started during the run may get the ident of one that has exited
+    since (pthread idents are reused): it must still count as a possible waker
+    (regression: back-to-back runs ended in false deadlocks)."""
+
+    def once() -> bool:
+        go_on = threading.Event()
+        old = threading.Thread(target=go_on.wait)
+        old.start()
+
+        async def main():
+            go_on.set()
+            await gosched.syscall(old.join)
+            ch = Chan()
+
+            def thread():
+                time.sleep(0.02)  # everyone else is blocked meanwhile
+                gosched.block_on(ch.send(threading.get_ident()))
+
+            t = threading.Thread(target=thread)
+            t.start()
+            ident = await ch.recv()
+            await gosched.syscall(t.join)
+            return ident
+
+        return gosched.run(main, gomaxprocs=gmp) == old.ident
+
+    reused = sum(once() for _ in range(10))
+    if not reused:
+        pytest.skip("no thread ident was reused in 10 tries: the case never arose here")
+
+
 # ---------------------------------------------------------------------------
 # num_goroutine, goid, stack, gomaxprocs
 # ---------------------------------------------------------------------------

@@ -948,7 +948,8 @@ def test_errgroup_set_limit_counts_a_goroutine_that_has_not_started_yet(procs):
         g.set_limit(1)
         return str(ei.value)
 
-    assert run(main, procs) == "errgroup: modify limit while 1 goroutines in the group are still active"
+    assert run(main, procs) == (
+        "errgroup: modify limit while 1 goroutines in the group are still active")
 
 
 @pytest.mark.parametrize("procs", PROCS)

@@ -1542,7 +1542,7 @@ def foreignwakers() -> bool:
     """
     ours = {id(mp.thread) for mp in sched.allm}
     for t in threading.enumerate():
-        if t.ident not in sched.prethreads and id(t) not in ours and t.is_alive():
+        if t not in sched.prethreads and id(t) not in ours and t.is_alive():
             return True
     return False
 
@@ -1802,7 +1802,9 @@ def schedinit(procs: int) -> M:
     sched.running = True
     sched.starttime = nanotime()
     poller = Poller()
-    sched.prethreads = {t.ident for t in threading.enumerate()}
+    # The Thread objects, not their idents: a thread started during this run may
+    # reuse the ident of one that was exiting when it began (an M of the last run).
+    sched.prethreads = set(threading.enumerate())
     m0 = M(mReserveID())
     m0.thread = threading.current_thread()
     sched.allm.append(m0)

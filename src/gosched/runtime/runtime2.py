@@ -309,7 +309,7 @@ class Schedt:
         self.extram: list[Any] = []  # foreign-thread Ms (weak liveness), guarded by lock
         self.starttime = 0.0
         self.tracestart = 0.0  # time of the first schedtrace line
-        self.prethreads: set[int | None] = set()  # threads alive when run started
+        self.prethreads: set[threading.Thread] = set()  # threads alive when run started
         self.deadlockdeferred = False  # checkdead waits for a foreign thread to finish
         self.gil = True  # the interpreter has a GIL: see "Worker thread parking" in proc.py
 
