@@ -947,6 +947,32 @@ def test_thread_reusing_the_ident_of_a_thread_older_than_run_still_counts(gmp):
 # ---------------------------------------------------------------------------
 
 
+def test_foreign_thread_goroutine_shows_only_inside_block_on(gmp):
+    """A plain thread runs a goroutine only while in ``block_on``: ``goid()`` is 0
+    before and after, and once the thread is gone ``num_goroutine`` is back to 1."""
+
+    async def main():
+        seen = []
+
+        async def inside():
+            seen.append(gosched.goid())
+
+        def thread():
+            seen.append(gosched.goid())
+            gosched.block_on(inside())
+            seen.append(gosched.goid())
+
+        t = threading.Thread(target=thread)
+        t.start()
+        await gosched.syscall(t.join)
+        while gosched.num_goroutine() != 1:  # the thread's M is dropped as it ends
+            await gosched.sleep(0.001)
+        return seen
+
+    before, inside, after = gosched.run(main, gomaxprocs=gmp)
+    assert (before, after) == (0, 0) and inside > 1
+
+
 def test_num_goroutine(gmp, wait_blocked):
     async def main():
         counts = [gosched.num_goroutine()]

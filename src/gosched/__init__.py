@@ -47,7 +47,9 @@ def goid() -> int:
     """The current goroutine's id, or 0 on a thread that runs no goroutine."""
     mp = _tls.m
     gp = mp.curg if mp is not None else None
-    return gp.goid if gp is not None and not mp.dead else 0
+    if gp is None or mp.dead or (mp.extra and not mp.incallback):
+        return 0
+    return gp.goid
 
 
 __all__ = [

@@ -1378,7 +1378,14 @@ def block_on(aw: Any) -> Any:
         if not hasattr(aw, "__await__"):
             raise TypeError(f"block_on: {aw!r} is not awaitable")
         coro = aw.__await__()
-    return drive(mp, gp, coro)
+    if not mp.extra:
+        return drive(mp, gp, coro)
+    # A foreign thread runs its G only inside block_on: goid() is 0 outside.
+    mp.incallback += 1
+    try:
+        return drive(mp, gp, coro)
+    finally:
+        mp.incallback -= 1
 
 
 def drive(mp: M, gp: G, coro: Any) -> Any:
@@ -1482,6 +1489,7 @@ class _DropM:
             sched.nextra -= 1
             if mp.lockedg is not None:
                 mp.lockedg.atomicstatus = _Gdead
+                sched.ngdead += 1  # still in allgs, on no free list; nextra no longer covers it
             checkdead()
 
 

@@ -153,6 +153,7 @@ class M:
         "id",
         "ident",
         "idlelocked",  # blocked and counted in sched.nmidlelocked; guarded by sched.lock
+        "incallback",  # extra M: block_on calls in progress on its thread; owner-only
         "lease",  # the lease of the current wiring to p (see P.lease); owner-only
         "lockedg",  # sync G or foreign-thread G bound to this M
         "mstartfn",
@@ -183,6 +184,7 @@ class M:
         self.g0depth = 0
         self.lockedg: G | None = None
         self.extra = False
+        self.incallback = 0
         self.dead = False
         self.exiting = False
         self.mstartfn: Any = None
