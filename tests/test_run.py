@@ -435,6 +435,31 @@ def test_abandoned_goroutines_finally_blocks_run_before_run_returns(gmp):
     assert sorted(cleaned) == sorted(kinds)
 
 
+def test_sync_goroutines_blocked_at_exit_unwind_before_run_returns(gmp, wait_blocked):
+    """A sync goroutine parked in block_on when main returns gets block_on's
+    RuntimeError; run waits for its finally block (regression: it could run
+    after run had returned, even inside the next run)."""
+    log = []
+
+    def blocked(ch):
+        try:
+            gosched.block_on(ch.recv())
+        except RuntimeError as e:
+            log.append(str(e))
+        finally:
+            time.sleep(0.01)  # slow cleanup: run must still wait for it
+            log.append("finally")
+
+    async def main():
+        for _ in range(3):
+            go(blocked, Chan())
+        await wait_blocked("chan receive, locked to thread", 3)
+
+    gosched.run(main, gomaxprocs=gmp)
+    assert log.count("finally") == 3
+    assert log.count("block_on: the gosched runtime has stopped") == 3
+
+
 def test_blocking_inside_abandoned_finally_raises_runtime_error(gmp, wait_blocked):
     log = []
     buf = Chan(1)

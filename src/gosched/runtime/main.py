@@ -127,6 +127,15 @@ def shutdown(m0: Any) -> None:
             proc.poller.netpollBreak()
         for mp in waiting:
             mp.thread.join(0.0005)
+    # Sync goroutines that were parked in block_on are unwinding now (their
+    # block_on raised): their finally blocks belong to this run, so let them
+    # finish before run returns. A sync goroutine that was running user code
+    # cannot be waited for: it may never return, as Go would not wait either.
+    with sched.lock:
+        unwinding = list(sched.unwinding)
+    for t in unwinding:
+        if t is not threading.current_thread():
+            t.join()
     allgs = list(sched.allgs)
     for gp in allgs:
         if gp.atomicstatus in (_Grunnable, _Gwaiting) and gp.lockedm is None:

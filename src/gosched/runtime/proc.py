@@ -1635,6 +1635,8 @@ def exitRuntime(reason: tuple, lockheld: bool = False) -> None:
             if mp.blocked:
                 mp.blocked = False
                 mp.dead = True
+                if not mp.extra and mp.thread is not None:
+                    sched.unwinding.append(mp.thread)
                 if mp.idlelocked:
                     mp.idlelocked = False
                     sched.nmidlelocked -= 1

@@ -303,6 +303,9 @@ class Schedt:
         self.sysmonlock = threading.Lock()
         self.exiting = False  # main returned, panicked, or deadlocked
         self.exitreason: Any = None  # ("return", value) | ("panic", exc, gp) | ("fatal", exc)
+        # Threads of sync goroutines that were parked in block_on when the runtime
+        # began to stop: woken with an error, they unwind, and run waits for them.
+        self.unwinding: list[threading.Thread] = []  # guarded by lock
         self.mainStarted = False
         self.m0: M | None = None
         self.main_g: G | None = None
