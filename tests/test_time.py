@@ -354,3 +354,30 @@ def test_ticker_needs_a_positive_interval(gmp):
         return str(ei.value)
 
     assert gosched.run(main, gomaxprocs=gmp) == "non-positive interval for NewTicker"
+
+
+def test_timers_nobody_waits_on_do_not_hide_a_deadlock(gmp):
+    """Go 1.23: a Timer's or Ticker's channel timer counts only while someone
+    waits on its channel, so these still end in Go's deadlock error."""
+
+    async def main():
+        ticker = gosched.Ticker(0.01)
+        timer = gosched.Timer(3600)
+        c = gosched.after(3600)
+        await gosched.Chan().recv()
+        return ticker, timer, c
+
+    with pytest.raises(gosched.Deadlock, match="all goroutines are asleep - deadlock!"):
+        gosched.run(main, gomaxprocs=gmp)
+
+
+def test_a_timer_waited_on_in_a_select_is_not_a_deadlock(gmp):
+    async def main():
+        t = gosched.Timer(0.05)
+        ticker = gosched.Ticker(0.01)  # unwatched: must not matter either way
+        i, _ = await select(gosched.Chan().recv, t.c.recv)
+        ticker.stop()
+        return i
+
+    assert gosched.run(main, gomaxprocs=gmp) == 1
+

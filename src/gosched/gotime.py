@@ -88,7 +88,7 @@ class Timer:
     def __init__(self, d: float, _f: Callable[[Any], None] | None = None, _arg: Any = None):
         if _f is None:
             self.c: Chan[float] | None = Chan(1)
-            self._t = _RTimer(_sendTime, self.c)
+            self._t = _RTimer(_sendTime, self.c, ischan=True)
         else:
             self.c = None
             self._t = _RTimer(_f, _arg)
@@ -143,7 +143,7 @@ class Ticker:
         if d <= 0:
             raise ValueError("non-positive interval for NewTicker")
         self.c: Chan[float] = Chan(1)
-        self._t = _RTimer(_sendTime, self.c)
+        self._t = _RTimer(_sendTime, self.c, ischan=True)
         self._t.modify(nanotime() + d, d, _currenttimers())
 
     def stop(self) -> None:

@@ -609,6 +609,13 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
 
         # Block in the poller until the next timer (or forever if fds are
         # waited on), unless another M already does.
+        if pollUntil and poller is not None and not poller.waiters and sched.lastpoll:
+            # About to sleep for timers alone. In Go 1.23 a Timer's or Ticker's
+            # channel timer is not even in a heap while nobody waits on its
+            # channel, so an M would stop here and checkdead would run: do the
+            # same, counting this M as idle (it runs nothing but those timers).
+            with sched.lock:
+                checkdead(polling=True)
         if poller is not None and (poller.waiters or pollUntil) and takepoll():
             now = nanotime()
             sched.pollUntil = pollUntil
@@ -1498,16 +1505,20 @@ class _DropM:
 # ----------------------------------------------------------------------------
 
 
-def checkdead() -> None:
+def checkdead(polling: bool = False) -> None:
     """Check for deadlock: no M running, every goroutine waiting, no timer. Requires sched.lock.
 
     Go scans every G first; we count live goroutines from the free lists
     instead and scan only when about to report, so that an M going idle in a
     program with a million parked goroutines and a pending timer stays cheap.
+    ``polling``: the calling M is about to sleep in the poller for timers only,
+    and counts as idle.
     """
     if sched.exiting or not sched.running:
         return
     run = (sched.mnext - sched.nmfreed) - sched.nmidle - sched.nmidlelocked - sched.nmsys
+    if polling:
+        run -= 1
     if run > 0:
         return
     if run < 0:

@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .runtime2 import SG_G, SG_SELECT
+
 if TYPE_CHECKING:
     from .runtime2 import P
 
@@ -39,10 +41,13 @@ class Timer:
     ``when`` is 0 while the timer is not armed. All fields are guarded by ``mu``.
     """
 
-    __slots__ = ("arg", "f", "mu", "period", "ts", "version", "when")
+    __slots__ = ("arg", "f", "ischan", "mu", "period", "ts", "version", "when")
 
-    def __init__(self, f: Callable[[Any], None], arg: Any) -> None:
+    def __init__(self, f: Callable[[Any], None], arg: Any, ischan: bool = False) -> None:
         self.mu = threading.Lock()
+        # Feeds the channel ``arg`` (time.After, Timer.C, Ticker.C): for
+        # checkdead it counts only while a goroutine waits on that channel.
+        self.ischan = ischan
         self.when = 0.0
         self.period = 0.0
         self.f = f
@@ -114,9 +119,18 @@ class Timers:
             return heap[0][0] if heap else 0.0
 
     def haslive(self) -> bool:
-        """Whether any armed timer is on this heap (exact, for checkdead)."""
+        """Whether an armed timer on this heap can still wake a goroutine (for checkdead).
+
+        As in Go 1.23, where a channel timer is in a heap only while a goroutine
+        is blocked on its channel, a Timer or Ticker nobody waits on does not
+        keep a deadlocked program alive. Exact only when nothing runs, as in
+        checkdead: the channel's queue is read without its lock.
+        """
         with self.mu:
-            return any(e[3] == e[2].version for e in self.heap)
+            for _, _, t, version in self.heap:
+                if version == t.version and (not t.ischan or haswaiter(t.arg)):
+                    return True
+        return False
 
     def check(self, now: float = 0.0) -> tuple[float, float, bool]:
         """Run the expired timers; return ``(now, next_when, ran)`` like Go's ``timers.check``.
@@ -187,3 +201,12 @@ class Timers:
 # exist, works whichever of the two modules is imported first, and costs the
 # timer paths nothing (a function-level import costs about a microsecond).
 from . import proc  # noqa: E402
+
+
+def haswaiter(c: Any) -> bool:
+    """Is a goroutine blocked receiving from channel ``c`` (alone or in a select still waiting)?"""
+    for sg in list(c._recvq):
+        token = sg[SG_SELECT]
+        if sg[SG_G] is not None and not (token and token.locked()):
+            return True
+    return False
