@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,10 @@ def test_panic_exits_2_with_go_style_text(tmp_path: Path) -> None:
     assert "panic: ValueError: boom" in r.stderr
     assert "goroutine 2 [running]:" in r.stderr
     assert "created by prog.main in goroutine 1" in r.stderr
+    # The goroutine's own frames, innermost first, and no Python traceback around them.
+    assert re.search(r"^goroutine 2 \[running\]:\nprog\.worker\(\.\.\.\)\n\t\S*prog\.py:4$",
+                     r.stderr, re.MULTILINE), r.stderr
+    assert "Traceback" not in r.stderr
 
 
 @pytest.mark.timeout(60)

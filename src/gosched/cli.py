@@ -77,7 +77,11 @@ def runfile(ns: argparse.Namespace) -> int:
         sys.stderr.write("signal: interrupt\n")
         return 2
     except BaseException as e:
-        traceback.print_exception(e)
+        notes = [n for n in getattr(e, "__notes__", ()) if n.startswith("panic: ")]
+        if notes and e.__cause__ is None and e.__context__ is None:
+            sys.stderr.write(notes[0] + "\n")  # Go's report, and only it
+        else:  # a chained exception: Python's report keeps the whole chain
+            traceback.print_exception(e)
         return 2
     return 0
 

@@ -189,6 +189,12 @@ def panicvalue(exc: BaseException) -> str:
 def panicnote(gp: G, exc: BaseException) -> str:
     """The Go-style text attached to an exception that escaped a goroutine."""
     lines = [f"panic: {panicvalue(exc)}", "", f"goroutine {gp.goid} [running]:"]
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code, tb.tb_lineno))
+        tb = tb.tb_next
+    lines += _format(frames[::-1])  # innermost first, as Go prints a stack
     lines += createdby(gp)
     return "\n".join(lines)
 
