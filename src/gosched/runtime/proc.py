@@ -442,6 +442,15 @@ def schedule(mp: M) -> None:
             fn = req[0]
             if s is not None:
                 mcallnarrate(s, fn, gp, req)
+            elif fn is park_m:
+                # park_m inlined: every blocking channel operation comes here.
+                gp.waitreason = req[3]
+                gp.atomicstatus = _Gwaiting
+                unlockf = req[1]
+                if unlockf is None or unlockf(gp, req[2]):
+                    break
+                gp.atomicstatus = _Grunnable
+                continue
             gp = fn(mp, gp, req)  # mcall(fn): the G to resume at once, or None
             if gp is None:
                 break
