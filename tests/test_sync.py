@@ -426,14 +426,17 @@ def test_rwmutex_consistency(procs):
                     await gosched.gosched()
                     st["b"] += 1
 
+        count = threading.Lock()  # readers share the read lock, possibly on two threads
+
         async def reader():
             for _ in range(100):
                 async with rw.rlocker():
                     a = st["a"]
                     await gosched.gosched()
-                    if a != st["b"] or a != st["a"]:
-                        st["bad"] += 1
-                    st["reads"] += 1
+                    with count:
+                        if a != st["b"] or a != st["a"]:
+                            st["bad"] += 1
+                        st["reads"] += 1
 
         for _ in range(4):
             wg.go(writer)
