@@ -220,10 +220,22 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
         coro = fn(*args, **kwargs) if kwargs else fn(*args)  # makecoro's common case
     else:
         coro = makecoro(fn, args, kwargs)
-    free = pp.gFree if pp is not None else None
-    newg = free.pop() if free else gfget(pp)
-    if newg is None:
-        newg = malg()
+    if pp is None:
+        # Without a P (a hog sysmon retook, a foreign thread): a G from the
+        # global free list if its lock is free, else a new one; waiting for
+        # that lock behind the Ps costs more than an allocation.
+        newg = None
+        if sched.gFree and sched.gFreeLock.acquire(False):
+            if sched.gFree:
+                newg = sched.gFree.pop()
+            sched.gFreeLock.release()
+        if newg is None:
+            newg = malg()
+    else:
+        free = pp.gFree
+        newg = free.pop() if free else gfget(pp)
+        if newg is None:
+            newg = malg()
     newg.fn = fn
     if coro is None:
         newg.args = (args, kwargs)
@@ -281,13 +293,8 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
 
 
 @narrated
-def gfget(pp: P | None) -> G | None:
+def gfget(pp: P) -> G | None:
     """Get a dead G from ``pp``'s free list, refilling it from the global list."""
-    if pp is None:
-        if not sched.gFree:  # a hint: a G freed meanwhile only costs a malg
-            return None
-        with sched.gFreeLock:
-            return sched.gFree.pop() if sched.gFree else None
     free = pp.gFree
     if not free:
         if not sched.gFree:
