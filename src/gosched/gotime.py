@@ -76,6 +76,24 @@ def _drain(c: Chan[Any]) -> bool:
     return pending
 
 
+class _TimerChan(Chan[float]):
+    """The channel of a Timer or Ticker: one slot for the time, which ``stop``
+    and ``reset`` discard if nobody received it. As in Go 1.23, where such a
+    channel is unbuffered, ``len`` and ``cap`` report 0."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    @property
+    def cap(self) -> int:
+        return 0
+
+    def __len__(self) -> int:
+        return 0
+
+
 class Timer:
     """``time.Timer``: sends the time on ``c`` once, ``d`` seconds from now.
 
@@ -87,7 +105,7 @@ class Timer:
 
     def __init__(self, d: float, _f: Callable[[Any], None] | None = None, _arg: Any = None):
         if _f is None:
-            self.c: Chan[float] | None = Chan(1)
+            self.c: Chan[float] | None = _TimerChan()
             self._t = _RTimer(_sendTime, self.c, ischan=True)
         else:
             self.c = None
@@ -142,7 +160,7 @@ class Ticker:
     def __init__(self, d: float) -> None:
         if d <= 0:
             raise ValueError("non-positive interval for NewTicker")
-        self.c: Chan[float] = Chan(1)
+        self.c: Chan[float] = _TimerChan()
         self._t = _RTimer(_sendTime, self.c, ischan=True)
         self._t.modify(nanotime() + d, d, _currenttimers())
 
