@@ -846,6 +846,22 @@ def test_stopped_timers_do_not_hide_a_deadlock(gmp, headers):
     assert headers(ei.value.dump) == {1: "chan receive"}
 
 
+def test_deadlock_found_while_another_m_sleeps_for_a_stopped_timer():
+    """With two Ps the idle M may compute its poll timeout from a timer that main
+    stops a moment later, and then sleep in the poller for it; that M counts as
+    idle, so main blocking still ends in Go's deadlock error (regression: on the
+    free-threaded build about one run in 300 hung instead)."""
+
+    async def main():
+        gosched.Timer(3600).stop()
+        gosched.after_func(3600, lambda: None).stop()
+        await Chan().recv()
+
+    for _ in range(300):
+        with pytest.raises(gosched.Deadlock):
+            gosched.run(main, gomaxprocs=2)
+
+
 def test_sleeping_goroutine_is_not_a_deadlock(gmp):
     async def sleeper(ch):
         await gosched.sleep(0.05)

@@ -625,13 +625,6 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
 
         # Block in the poller until the next timer (or forever if fds are
         # waited on), unless another M already does.
-        if pollUntil and poller is not None and not poller.waiters and sched.lastpoll:
-            # About to sleep for timers alone. In Go 1.23 a Timer's or Ticker's
-            # channel timer is not even in a heap while nobody waits on its
-            # channel, so an M would stop here and checkdead would run: do the
-            # same, counting this M as idle (it runs nothing but those timers).
-            with sched.lock:
-                checkdead(polling=True)
         if poller is not None and (poller.waiters or pollUntil) and takepoll():
             now = nanotime()
             sched.pollUntil = pollUntil
@@ -666,11 +659,19 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
 
 
 def takepoll() -> bool:
-    """Become the M blocked in the poller (Go's ``sched.lastpoll.Swap(0) != 0``)."""
+    """Become the M blocked in the poller (Go's ``sched.lastpoll.Swap(0) != 0``).
+
+    An M that sleeps there for timers alone counts as idle for checkdead, so
+    it checks for deadlock as it goes, as a stopping M does: the timers it
+    would sleep for may have been stopped since it looked, or be Timer and
+    Ticker channels nobody waits on (which Go 1.23 keeps out of its heaps).
+    """
     with sched.lock:
         if sched.lastpoll == 0 or sched.gcwaiting:
             return False
         sched.lastpoll = 0
+        if poller is not None and not poller.waiters:
+            checkdead()
         return True
 
 
@@ -1521,19 +1522,20 @@ class _DropM:
 # ----------------------------------------------------------------------------
 
 
-def checkdead(polling: bool = False) -> None:
+def checkdead() -> None:
     """Check for deadlock: no M running, every goroutine waiting, no timer. Requires sched.lock.
 
     Go scans every G first; we count live goroutines from the free lists
     instead and scan only when about to report, so that an M going idle in a
     program with a million parked goroutines and a pending timer stays cheap.
-    ``polling``: the calling M is about to sleep in the poller for timers only,
-    and counts as idle.
+    An M that sleeps in the poller for timers alone (no fd is waited on)
+    counts as idle: the timers are judged below, and it may be sleeping for
+    one that was stopped after it looked (see takepoll).
     """
     if sched.exiting or not sched.running:
         return
     run = (sched.mnext - sched.nmfreed) - sched.nmidle - sched.nmidlelocked - sched.nmsys
-    if polling:
+    if sched.lastpoll == 0 and poller is not None and not poller.waiters:
         run -= 1
     if run > 0:
         return
