@@ -158,10 +158,7 @@ class Mutex:
         starving = False
         awoke = False
         while True:
-            try:
-                lk.pop()  # acquire (see runtime/lock_token)
-            except IndexError:
-                lock2(lk)
+            lk.acquire()
             old = self._state
             new = old
             # In starvation mode the mutex belongs to the queue: only queue behind it.
@@ -178,7 +175,7 @@ class Mutex:
                 # We were the woken waiter: the flag was ours, whatever happens next.
                 new &= ~mutexWoken
             self._state = new
-            lk.append(True)  # release
+            lk.release()
             if not old & (mutexLocked | mutexStarving):
                 return  # locked the mutex
             # A waiter that lost the race after a wakeup keeps its place at the head.
@@ -187,10 +184,7 @@ class Mutex:
                 waitStartTime = nanotime()
             woke = yield from semacquire1(self, queueLifo, waitReasonSyncMutexLock)
             starving = starving or (woke or nanotime()) - waitStartTime > starvationThreshold
-            try:
-                lk.pop()  # acquire (see runtime/lock_token)
-            except IndexError:
-                lock2(lk)
+            lk.acquire()
             old = self._state
             if old & mutexStarving:
                 # unlock handed us the mutex without touching the word: take the
@@ -201,9 +195,9 @@ class Mutex:
                     # could keep each other in the slow handoff mode for ever.
                     delta -= mutexStarving
                 self._state = old + delta
-                lk.append(True)  # release
+                lk.release()
                 return
-            lk.append(True)  # release
+            lk.release()
             awoke = True
 
     def try_lock(self) -> bool:

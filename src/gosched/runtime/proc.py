@@ -220,22 +220,10 @@ def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | Non
         coro = fn(*args, **kwargs) if kwargs else fn(*args)  # makecoro's common case
     else:
         coro = makecoro(fn, args, kwargs)
-    if pp is None:
-        # Without a P (a hog sysmon retook, a foreign thread): a G from the
-        # global free list if its lock is free, else a new one; waiting for
-        # that lock behind the Ps costs more than an allocation.
-        newg = None
-        if sched.gFree and sched.gFreeLock.acquire(False):
-            if sched.gFree:
-                newg = sched.gFree.pop()
-            sched.gFreeLock.release()
-        if newg is None:
-            newg = malg()
-    else:
-        free = pp.gFree
-        newg = free.pop() if free else gfget(pp)
-        if newg is None:
-            newg = malg()
+    free = pp.gFree if pp is not None else None
+    newg = free.pop() if free else gfget(pp)
+    if newg is None:
+        newg = malg()
     newg.fn = fn
     if coro is None:
         newg.args = (args, kwargs)
@@ -293,8 +281,17 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
 
 
 @narrated
-def gfget(pp: P) -> G | None:
+def gfget(pp: P | None) -> G | None:
     """Get a dead G from ``pp``'s free list, refilling it from the global list."""
+    if pp is None:
+        # Without a P (a hog sysmon retook, a foreign thread) only if the global
+        # list's lock is free: waiting behind the Ps costs more than a malg.
+        if not sched.gFree or not sched.gFreeLock.acquire(False):
+            return None
+        try:
+            return sched.gFree.pop() if sched.gFree else None
+        finally:
+            sched.gFreeLock.release()
     free = pp.gFree
     if not free:
         if not sched.gFree:

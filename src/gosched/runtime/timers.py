@@ -196,13 +196,6 @@ class Timers:
         return live
 
 
-# proc imports this module for Timer and Timers, and timers call back into proc
-# (to wake the M asleep in the poller). Importing it here, after both classes
-# exist, works whichever of the two modules is imported first, and costs the
-# timer paths nothing (a function-level import costs about a microsecond).
-from . import proc  # noqa: E402
-
-
 def haswaiter(c: Any) -> bool:
     """Is a goroutine blocked receiving from channel ``c`` (alone or in a select still waiting)?"""
     for sg in list(c._recvq):
@@ -210,3 +203,11 @@ def haswaiter(c: Any) -> bool:
         if sg[SG_G] is not None and not (token and token.locked()):
             return True
     return False
+
+
+# proc imports this module for Timer and Timers, and timers call back into proc
+# (to wake the M asleep in the poller). Importing it here, after both classes
+# exist, works whichever of the two modules is imported first, and costs the
+# timer paths nothing (a function-level import costs about a microsecond).
+from . import proc  # noqa: E402
+
