@@ -224,6 +224,33 @@ def test_go_returns_none_and_passes_args(gmp):
     assert gosched.run(main, gomaxprocs=gmp) == ([None, None, None], [-7, 6, 20])
 
 
+def test_go_with_bad_arguments_raises_in_the_caller_and_leaves_its_p_alone(gmp):
+    # The coroutine is made before the P is borrowed: a TypeError from the call
+    # used to leave the P's lease empty, so the next switch took it for retaken.
+    async def needs(a, *, k):
+        return a, k
+
+    async def main():
+        errors = []
+        for _ in range(3):
+            for args, kwargs in (((), {}), ((1,), {"kk": 2}), ((1, 2), {"k": 3})):
+                try:
+                    go(needs, *args, **kwargs)
+                except TypeError as e:
+                    errors.append(str(e))
+        c = Chan()
+
+        async def sender():
+            await c.send(5)
+
+        go(sender)
+        return errors, await c.recv(), gosched.num_goroutine()
+
+    errors, got, n = gosched.run(main, gomaxprocs=gmp)
+    assert len(errors) == 9 and all("needs()" in e for e in errors), errors
+    assert (got, n) == (5, 1)
+
+
 def test_gosched_lets_others_run(gmp):
     async def main():
         flag = []

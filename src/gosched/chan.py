@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Generator
 from itertools import count
 from typing import Any, Generic, TypeVar
 
-from .runtime.lock_token import TokenLock, lock2
+from .runtime.lock_token import lock2, tokenacquire, tokenlock, tokenrelease
 from .runtime.proc import goready, park_m
 from .runtime.runtime2 import (
     SG_C,
@@ -77,7 +77,7 @@ class Chan(Generic[T]):
             raise TypeError(f"Chan: capacity must be an int, not {type(cap).__name__}")
         if cap < 0:
             raise ValueError("makechan: size out of range")
-        self._lock = TokenLock()
+        self._lock = tokenlock()
         self._buf: deque[T] = deque()
         self._cap = cap
         self._closed = False
@@ -244,11 +244,12 @@ class Chan(Generic[T]):
 
     def _cancel(self, sg: Sudog) -> None:
         """An exception reached a parked operation: make sure its sudog is dead."""
-        with self._lock:
-            if sg[SG_QUEUED] and sg[SG_G] is not None:
-                sg[SG_G] = None
-                self._ndead += 1
-                self._compact()
+        tokenacquire(self._lock)
+        if sg[SG_QUEUED] and sg[SG_G] is not None:
+            sg[SG_G] = None
+            self._ndead += 1
+            self._compact()
+        tokenrelease(self._lock)
 
     def _compact(self) -> None:
         """Drop dead sudogs once they outnumber live ones. Requires ``_lock``."""

@@ -17,7 +17,8 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from .chan import Chan, selectnbsend
-from .runtime.proc import goready, newproc, park_m
+from .runtime.lock_token import tokenacquire, tokenrelease
+from .runtime.proc import goready, makecoro, newproc, park_m
 from .runtime.runtime2 import sched, tls, waitReasonSleep
 from .runtime.timers import Timer as _RTimer
 from .runtime.timers import Timers, nanotime
@@ -70,9 +71,10 @@ def _sendTime(c: Chan[float]) -> None:
 
 def _drain(c: Chan[Any]) -> bool:
     """Discard a sent time nobody received; say whether there was one."""
-    with c._lock:
-        pending = bool(c._buf)
-        c._buf.clear()
+    tokenacquire(c._lock)
+    pending = bool(c._buf)
+    c._buf.clear()
+    tokenrelease(c._lock)
     return pending
 
 
@@ -144,7 +146,7 @@ def _goFunc(arg: tuple) -> None:
     fn, args = arg
     mp = tls.m
     if mp is not None and not mp.dead:
-        newproc(mp, fn, args, {}, None)
+        newproc(mp, fn, makecoro(fn, args, {}), args, {}, None)
 
 
 def after_func(d: float, fn: Callable[..., Any], *args: Any) -> Timer:

@@ -35,7 +35,7 @@ from collections.abc import Generator
 from typing import Any
 
 from .chan import Chan, ClosedChannelError, _NilChan, dequeue, nilchan
-from .runtime.lock_token import lock2
+from .runtime.lock_token import lock2, tokenacquire, tokenrelease
 from .runtime.proc import goready, park_m
 from .runtime.runtime2 import (
     SG_C,
@@ -289,10 +289,10 @@ def selparkcommit(gp: Any, arg: tuple) -> bool:
 def _selabandon(sgs: list) -> None:
     for _, _, sg in sgs:
         c = sg[SG_C]
-        c._lock.acquire()
+        tokenacquire(c._lock)
         if sg[SG_QUEUED] and sg[SG_G] is not None:
             sg[SG_G] = None
             c._ndead += 1
             if c._ndead > 16:
                 c._compact()
-        c._lock.release()
+        tokenrelease(c._lock)

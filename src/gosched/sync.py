@@ -66,7 +66,7 @@ from typing import Any, Protocol
 
 from .chan import Chan, nilchan
 from .context import Context, with_cancel
-from .runtime.lock_token import TokenLock, lock2
+from .runtime.lock_token import lock2, tokenacquire, tokenlock, tokenrelease
 from .runtime.proc import block_on, go
 from .runtime.runtime2 import (
     waitReasonSyncMutexLock,
@@ -133,7 +133,7 @@ class Mutex:
     __slots__ = ("_lk", "_sema", "_state")
 
     def __init__(self) -> None:
-        self._lk = TokenLock()
+        self._lk = tokenlock()
         self._state = 0  # guarded by _lk: mutexLocked|mutexWoken|mutexStarving|waiters<<shift
         self._sema = 0  # the semaphore word; guarded by sema.rootFor(self).lock
 
@@ -158,7 +158,7 @@ class Mutex:
         starving = False
         awoke = False
         while True:
-            lk.acquire()
+            tokenacquire(lk)
             old = self._state
             new = old
             # In starvation mode the mutex belongs to the queue: only queue behind it.
@@ -175,7 +175,7 @@ class Mutex:
                 # We were the woken waiter: the flag was ours, whatever happens next.
                 new &= ~mutexWoken
             self._state = new
-            lk.release()
+            tokenrelease(lk)
             if not old & (mutexLocked | mutexStarving):
                 return  # locked the mutex
             # A waiter that lost the race after a wakeup keeps its place at the head.
@@ -184,7 +184,7 @@ class Mutex:
                 waitStartTime = nanotime()
             woke = yield from semacquire1(self, queueLifo, waitReasonSyncMutexLock)
             starving = starving or (woke or nanotime()) - waitStartTime > starvationThreshold
-            lk.acquire()
+            tokenacquire(lk)
             old = self._state
             if old & mutexStarving:
                 # unlock handed us the mutex without touching the word: take the
@@ -195,20 +195,23 @@ class Mutex:
                     # could keep each other in the slow handoff mode for ever.
                     delta -= mutexStarving
                 self._state = old + delta
-                lk.release()
+                tokenrelease(lk)
                 return
-            lk.release()
+            tokenrelease(lk)
             awoke = True
 
     def try_lock(self) -> bool:
         """Lock the mutex if it is free now (and not promised to a starving waiter)."""
-        with self._lk:
-            old = self._state
-            if old & (mutexLocked | mutexStarving):
-                return False
-            # Barging past sleeping waiters is allowed in normal mode.
-            self._state = old | mutexLocked
-            return True
+        lk = self._lk
+        tokenacquire(lk)
+        old = self._state
+        if old & (mutexLocked | mutexStarving):
+            tokenrelease(lk)
+            return False
+        # Barging past sleeping waiters is allowed in normal mode.
+        self._state = old | mutexLocked
+        tokenrelease(lk)
+        return True
 
     def unlock(self) -> None:
         """Unlock the mutex; ``RuntimeError`` if it is not locked."""
@@ -419,7 +422,7 @@ class WaitGroup:
     __slots__ = ("_counter", "_lk", "_sema", "_waiters")
 
     def __init__(self) -> None:
-        self._lk = TokenLock()
+        self._lk = tokenlock()
         self._counter = 0  # guarded by _lk
         self._waiters = 0  # guarded by _lk: goroutines in wait(); 0 whenever _counter is 0
         self._sema = 0  # the semaphore word; guarded by sema.rootFor(self).lock
@@ -449,6 +452,17 @@ class WaitGroup:
 
     def done(self) -> None:
         """Decrement the counter by one."""
+        lk = self._lk
+        try:
+            lk.pop()  # acquire (see runtime/lock_token)
+        except IndexError:
+            lock2(lk)
+        v = self._counter - 1
+        if v > 0 or (v == 0 and self._waiters == 0):  # add's common case, inlined
+            self._counter = v
+            lk.append(True)  # release
+            return
+        lk.append(True)  # release: add(-1) does the rest, as one step under the lock
         self.add(-1)
 
     def wait(self) -> Awaitable[None]:
@@ -468,8 +482,9 @@ class WaitGroup:
     @types.coroutine
     def _waitSlow(self) -> Generator[Any, Any, None]:
         yield from semacquire1(self, False, waitReasonSyncWaitGroupWait)
-        with self._lk:
-            reused = self._counter != 0 or self._waiters != 0
+        tokenacquire(self._lk)
+        reused = self._counter != 0 or self._waiters != 0
+        tokenrelease(self._lk)
         if reused:
             raise RuntimeError("sync: WaitGroup is reused before previous Wait has returned")
 

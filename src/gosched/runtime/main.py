@@ -43,6 +43,7 @@ from .proc import (
     closepoller,
     default_gomaxprocs,
     exitRuntime,
+    makecoro,
     mReserveID,
     mstart,
     newm,
@@ -72,7 +73,7 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
     sigstate = _siginstall()
     try:
         tls.m = m0
-        sched.main_g = newproc(m0, main, args, {}, sys._getframe(1))
+        sched.main_g = newproc(m0, main, makecoro(main, args, {}), args, {}, sys._getframe(1))
         sched.mainStarted = True
         _startsysmon()
         mstart(m0)

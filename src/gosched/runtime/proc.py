@@ -91,6 +91,7 @@ from .runq import (
     runqempty,
     runqget,
     runqput,
+    runqputslow,
     runqsteal,
     stealOrder,
 )
@@ -101,6 +102,8 @@ from .runtime2 import (
     GOID_CACHE_BATCH,
     LOCAL_RUNQ_SIZE,
     MAX_MCOUNT,
+    SG_C,
+    SG_G,
     STEAL_TRIES,
     G,
     M,
@@ -166,12 +169,49 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         if mp is not None and not mp.extra:
             raise RuntimeError("go: the gosched runtime has stopped")
         mp = needm("go")
-    newproc(mp, fn, args, kwargs, sys._getframe(1))
+    if kwargs or type(fn) is not FunctionType or not fn.__code__.co_flags & CO_COROUTINE:
+        coro = makecoro(fn, args, kwargs)
+    else:
+        coro = fn(*args)  # makecoro's common case: an async def function
+    lease = mp.lease
+    gp = mp.curg
+    if gp is None or not lease or _trace.sink is not None:
+        newproc(mp, fn, coro, args, kwargs, sys._getframe(1))
+        return
+    # newproc's common case, inlined: a goroutine that holds its P borrows it.
+    try:
+        tok = lease.pop()
+    except IndexError:  # retaken just now
+        newproc(mp, fn, coro, args, kwargs, sys._getframe(1))
+        return
+    pp = mp.p
+    newg = newproc1(fn, coro, args, kwargs, gp, pp, sys._getframe(1))
+    # runqput(pp, newg, True), inlined for a loop of go statements: each new G
+    # takes runnext and kicks the previous one to the tail of the queue.
+    rn = pp.runnext
+    try:
+        old = rn.pop()
+    except IndexError:
+        rn.append(newg)
+    else:
+        rn.append(newg)
+        if len(pp.runq) < LOCAL_RUNQ_SIZE:
+            pp.runq.append(old)
+        else:
+            runqputslow(pp, old)
+    lease.append(tok)
+    if sched.npidle and not sched.nmspinning and sched.mainStarted and not sched.gil:
+        wakep()
 
 
 @narrated
-def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
-    """Create a G running ``fn`` and put it in ``runnext`` of the current P."""
+def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) -> G:
+    """Create a G running ``fn`` (its ``coro``, made by ``makecoro``) and put it
+    in ``runnext`` of the current P.
+
+    The coroutine is made before the P is borrowed: bad arguments raise in
+    the caller and leave the lease alone.
+    """
     callergp = mp.curg
     lease = mp.lease
     tok = None
@@ -188,7 +228,7 @@ def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
                 pp = mp.p
             except IndexError:  # retaken just now
                 pass
-    newg = newproc1(fn, args, kwargs, callergp, pp, frame)
+    newg = newproc1(fn, coro, args, kwargs, callergp, pp, frame)
     if pp is None:
         with sched.lock:
             if mp.dead:
@@ -208,18 +248,14 @@ def newproc(mp: M, fn: Any, args: tuple, kwargs: dict, frame: Any) -> G:
 
 
 @narrated
-def newproc1(fn: Any, args: tuple, kwargs: dict, callergp: G | None, pp: P | None,
-             frame: Any) -> G:
+def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
+             pp: P | None, frame: Any) -> G:
     """Allocate (or reuse) a G for ``fn``; it comes out ``_Grunnable``.
 
     ``pp`` is the caller's P (None if it has none): its free Gs and goid cache
     are used without a lock because only the P's owner touches them. Without
     a P the G comes out without a goid.
     """
-    if type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE:
-        coro = fn(*args, **kwargs) if kwargs else fn(*args)  # makecoro's common case
-    else:
-        coro = makecoro(fn, args, kwargs)
     free = pp.gFree if pp is not None else None
     newg = free.pop() if free else gfget(pp)
     if newg is None:
@@ -383,16 +419,23 @@ def schedule(mp: M) -> None:
     are inlined because they run on every switch; ``tryWakeP`` is gone because
     it only serves Go's GC workers and trace reader.
     """
+    from ..chan import chanparkcommit  # a local: it is compared on every park
+
     s = _trace.sink  # fixed for this M's life; None unless tracing
     while True:
         pp = mp.p
-        # findRunnable's first answer, inlined: the G in runnext, when nothing
-        # else asks for attention. Tracing always takes the full path.
-        if (pp is not None and s is None and pp.runnext and not pp.preempt
+        # findRunnable's first answer, inlined: the G in runnext, else the head
+        # of the local queue, when nothing else asks for attention. Tracing
+        # always takes the full path.
+        if (pp is not None and s is None and (pp.runnext or pp.runq) and not pp.preempt
                 and not pp.timers.heap and (pp.schedtick % GLOBAL_FAIRNESS_TICK or not sched.runq)):
             try:
-                gp = pp.runnext.pop()
-            except IndexError:
+                if pp.runnext:
+                    gp = pp.runnext.pop()  # inherits the time slice
+                else:
+                    gp = pp.runq.popleft()
+                    pp.schedtick += 1
+            except IndexError:  # a thief took it
                 continue
         else:
             gp, inheritTime = findRunnable(mp)
@@ -451,10 +494,26 @@ def schedule(mp: M) -> None:
                 gp.waitreason = req[3]
                 gp.atomicstatus = _Gwaiting
                 unlockf = req[1]
+                if unlockf is chanparkcommit:  # inlined too: publish the G, unlock the channel
+                    sg = req[2]
+                    sg[SG_G] = gp
+                    sg[SG_C]._lock.append(True)
+                    break
                 if unlockf is None or unlockf(gp, req[2]):
                     break
                 gp.atomicstatus = _Grunnable
                 continue
+            elif fn is goexit0 and coro is not None and gp is not sched.main_g:
+                # goexit0 inlined for an async goroutine that returned (gdestroy
+                # without the fields only a sync G sets), then gfput's common case.
+                gp.atomicstatus = _Gdead
+                gp.coro = gp.fn = gp.param = gp.gopc = None
+                gp.waitreason = waitReasonZero
+                free = pp.gFree
+                free.append(gp)
+                if len(free) >= GFREE_LOCAL_MAX:
+                    gfput(pp, free.pop())
+                break
             gp = fn(mp, gp, req)  # mcall(fn): the G to resume at once, or None
             if gp is None:
                 break
