@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import gosched
@@ -229,6 +231,44 @@ def test_close_wakes_every_waiter(gmp, wait_blocked):
         + [("recv_ok", (None, False))] * 4
         + [("send", "send on closed channel")] * 4,
         key=repr,
+    )
+
+
+def test_close_wakes_async_and_sync_goroutines_and_threads_together(gmp, wait_blocked):
+    # close readies its whole list in one step; the Gs that wait on their own
+    # M (sync goroutines, a foreign thread in block_on) are woken there instead.
+    async def main():
+        ch = Chan()
+        results = Chan(20)
+
+        async def receiver(i):
+            await results.send(("async", i, await ch.recv_ok()))
+
+        def sync_receiver(i):
+            gosched.block_on(results.send(("sync", i, gosched.block_on(ch.recv_ok()))))
+
+        def thread_receiver():
+            got = gosched.block_on(ch.recv_ok())
+            gosched.block_on(results.send(("thread", 0, got)))
+
+        t = threading.Thread(target=thread_receiver)
+        t.start()
+        for i in range(12):
+            go(receiver, i)
+        for i in range(7):
+            go(sync_receiver, i)
+        await wait_blocked("chan receive", 12)
+        await wait_blocked("chan receive, locked to thread", 8)
+        ch.close()
+        got = sorted([await results.recv() for _ in range(20)])
+        t.join()
+        return got
+
+    got = gosched.run(main, gomaxprocs=gmp)
+    assert got == sorted(
+        [("async", i, (None, False)) for i in range(12)]
+        + [("sync", i, (None, False)) for i in range(7)]
+        + [("thread", 0, (None, False))]
     )
 
 

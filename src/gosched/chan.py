@@ -34,7 +34,7 @@ from itertools import count
 from typing import Any, Generic, TypeVar
 
 from .runtime.lock_token import lock2, tokenacquire, tokenlock, tokenrelease
-from .runtime.proc import goready, park_m
+from .runtime.proc import goready, park_m, readyglist
 from .runtime.runtime2 import (
     SG_C,
     SG_ELEM,
@@ -231,8 +231,7 @@ class Chan(Generic[T]):
         self._ndead = 0
         lock.append(True)
         # Ready all Gs now that we've dropped the channel lock.
-        for gp in glist:
-            goready(gp)
+        readyglist(glist)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self  # type: ignore[return-value]

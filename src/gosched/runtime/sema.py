@@ -70,7 +70,7 @@ from collections import deque
 from collections.abc import Generator
 from typing import Any
 
-from .proc import goready, park_m
+from .proc import goready, park_m, readyglist
 from .runtime2 import G, waitReasonSemacquire, waitReasonSyncCondWait
 from .timers import nanotime
 
@@ -276,8 +276,7 @@ def notifyListNotifyAll(l: notifyList) -> None:
         waiters = l.waiters
         l.waiters = {}
         l.notify = l.wait
-    for s in waiters.values():  # in ticket order: dicts keep insertion order
-        goready(s[SEMA_G])
+    readyglist([s[SEMA_G] for s in waiters.values()])  # in ticket order: dicts keep it
 
 
 def notifyListNotifyOne(l: notifyList) -> None:
