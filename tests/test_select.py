@@ -446,6 +446,41 @@ def test_wrong_case_shapes_are_type_errors(gmp, make_cases):
     assert gosched.run(main, gomaxprocs=gmp) == 1
 
 
+
+class _EqualsAnything:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_a_select_loop_sees_each_iterations_own_cases(gmp):
+    # select remembers how it decoded the last all-receive cases; every change
+    # of the cases from one iteration to the next must still be seen.
+    async def main():
+        a, b, c = Chan(4), Chan(4), Chan(4)
+        for ch, v in ((a, "a"), (b, "b"), (c, "c")):
+            await ch.send(v)
+        got = [await select(a.recv, b.recv) for _ in range(2)]  # fresh bound methods
+        got.append(await select(nilchan.recv, b.recv, c.recv))  # same length, a case changed
+        got.append(await select(a.recv, b.recv, default))  # nothing ready now
+        got.append(await select(c.recv_ok, default))  # recv_ok instead of recv
+        cases = (a.recv, c.recv)
+        await a.send("a2")
+        got.append(await select(*cases))
+        with pytest.raises(TypeError):  # equal to the last cases, but not a channel operation
+            await select(_EqualsAnything(), _EqualsAnything())
+        picks = [(await select((a.send, i), (b.send, -i)))[0] for i in range(3)]
+        sent = ([i for i in range(3) if picks[i] == 0], [-i for i in range(3) if picks[i] == 1])
+        drained = ([await a.recv() for _ in sent[0]], [await b.recv() for _ in sent[1]])
+        return got, sent, drained
+
+    got, sent, drained = gosched.run(main, gomaxprocs=gmp)
+    assert sorted(got[:2]) == [(0, "a"), (1, "b")]
+    assert got[2:] == [(2, "c"), (2, None), (1, None), (0, "a2")]
+    assert drained == sent  # each select sent its own iteration's value
+
+
 # ---------------------------------------------------------------------------
 # one winner per select, across Ms
 # ---------------------------------------------------------------------------

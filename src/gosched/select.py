@@ -32,6 +32,7 @@ import random
 import threading
 import types
 from collections.abc import Generator
+from types import MethodType
 from typing import Any
 
 from .chan import Chan, ClosedChannelError, _NilChan, dequeue, nilchan
@@ -68,13 +69,37 @@ _rand = random.random
 _chanid = operator.attrgetter("_id")
 
 
-def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], list, int]:
+# The decoding of the last select whose cases were all receives (any thread's):
+# ``(cases, live, dflt, lockorder)``. A select loop passes the same cases time
+# after time, often as fresh bound methods (``ch.recv`` makes a new one on each
+# access, equal to the last); comparing the tuple with the last one costs less
+# than taking every method apart again. The entry is immutable and replaced
+# whole, so a thread that reads another's entry can only miss.
+_last: tuple = ((), (), -1, ())
+
+
+def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
     """Check the case shapes; return the live cases ``(index, kind, chan, value)``,
-    those of them that look ready (peeked at without locks), and default's index."""
+    those of them that look ready (peeked at without locks), default's index, and
+    the channels in lock order when known already (else None)."""
+    global _last
+    last = _last
+    if cases == last[0]:
+        for case in cases:  # equal: methods, or an odd __eq__ that says so
+            if type(case) is not MethodType and case is not default:
+                break
+        else:
+            ready = []
+            for case in last[1]:  # all receives: _looksready, inlined
+                c = case[2]
+                if c._buf or c._closed or c._sendq:
+                    ready.append(case)
+            return last[1], ready, last[2], last[3]
     live = []
     ready = []
     dflt = -1
     i = -1
+    sends = False
     for case in cases:
         i += 1
         try:  # the common shapes first, without asking for them
@@ -86,6 +111,7 @@ def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], list, 
                 case[0], "__func__", None
             ) in _SENDFUNCS:
                 kind, c, v = _SEND, case[0].__self__, case[1]
+                sends = True
             elif case is default:
                 if dflt >= 0:
                     raise TypeError("select: multiple defaults in select") from None
@@ -106,7 +132,19 @@ def _decode(cases: tuple) -> tuple[list[tuple[int, int, Chan[Any], Any]], list, 
                     ready.append(case)
             elif c._buf or c._closed or c._sendq:
                 ready.append(case)
-    return live, ready, dflt
+    if sends:  # a send's value changes from one select to the next
+        return live, ready, dflt, None
+    lockorder = tuple(_lockorder(live))
+    _last = (cases, tuple(live), dflt, lockorder)
+    return live, ready, dflt, lockorder
+
+
+def _lockorder(live: Any) -> list[Chan[Any]]:
+    """The channels of the live cases, each once, in the global lock order."""
+    lockorder = sorted([case[2] for case in live], key=_chanid)
+    if len(lockorder) > 1 and len(set(lockorder)) < len(lockorder):
+        lockorder = sorted(set(lockorder), key=_chanid)  # a channel in two cases
+    return lockorder
 
 
 @types.coroutine
@@ -114,7 +152,7 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
     """Wait until one of ``cases`` can proceed, do it, and return ``(index, value)``."""
     if not cases:
         yield (park_m, None, None, waitReasonSelectNoCases)  # select {}: forever
-    live, ready, dflt = _decode(cases)
+    live, ready, dflt, lockorder = _decode(cases)
     if not live:
         if dflt >= 0:
             return dflt, None
@@ -130,9 +168,8 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
         if result is not None:
             return result
 
-    lockorder = sorted([case[2] for case in live], key=_chanid)
-    if len(lockorder) > 1 and len(set(lockorder)) < len(lockorder):
-        lockorder = sorted(set(lockorder), key=_chanid)  # a channel in two cases
+    if lockorder is None:
+        lockorder = _lockorder(live)
     for c in lockorder:
         lock = c._lock
         try:
