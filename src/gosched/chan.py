@@ -52,6 +52,8 @@ from .runtime.runtime2 import (
 T = TypeVar("T")
 
 _chanids = count(1)  # lock order for select: channels are locked in creation order
+# A new sudog, before its channel is filled in (see runtime2.Sudog).
+_SUDOG = [None, None, False, None, True, False]
 # A select that blocked leaves its losing sudogs on their queues (select.py);
 # a queue this long is swept of them before the next select joins it.
 PURGE_MIN = 64
@@ -153,8 +155,11 @@ class Chan(Generic[T]):
             lock2(self._lock)
         if self._buf:
             v = self._buf.popleft()
-            # If the buffer was full, the first waiting sender's value takes the freed slot.
-            sg = dequeue(self, self._sendq) if self._sendq else None
+            if not self._sendq:
+                self._lock.append(True)
+                return (v, True) if _wantok == 1 else v
+            # The buffer was full: the first waiting sender's value takes the freed slot.
+            sg = dequeue(self, self._sendq)
             if sg is not None:
                 self._buf.append(sg[SG_ELEM])
             self._lock.append(True)
@@ -187,7 +192,8 @@ class Chan(Generic[T]):
             gp.param = sg
             goready(gp)
             return (v, True) if _wantok == 1 else v
-        sg = [None, None, False, self, True, False]
+        sg = _SUDOG.copy()  # not a list display: it would add two slots to this frame
+        sg[SG_C] = self
         self._recvq.append(sg)
         try:
             yield (park_m, chanparkcommit, sg, waitReasonChanReceive)
@@ -236,8 +242,9 @@ class Chan(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self  # type: ignore[return-value]
 
-    def __anext__(self) -> Awaitable[T]:
-        return self.recv(2)
+    # ``async for``: recv's own body with ``_wantok=2``, called directly (a
+    # method returning ``self.recv(2)`` costs one more frame per value).
+    __anext__ = types.FunctionType(recv.__code__, recv.__globals__, "__anext__", (2,))
 
     # -- internal ------------------------------------------------------------
 

@@ -80,6 +80,7 @@ import time
 import types
 from collections import deque
 from collections.abc import Callable
+from itertools import chain, islice
 from types import FunctionType, MethodType
 from typing import Any
 
@@ -879,18 +880,23 @@ def readyglist(glist: list[G]) -> None:
     The end state is that of a goready loop: the last G in ``runnext`` and the
     others, in order, at the tail of the local queue, with what does not fit
     in the global queue (a loop would have moved half the local queue there at
-    each overflow instead). What it saves is the per-G borrow of the P.
+    each overflow instead). What it saves is the per-G borrow of the P. The
+    list may be huge (a million parked goroutines): it is not copied.
     """
-    batch = []
+    locked = False
     for gp in glist:
-        if gp.lockedm is not None:
-            readylocked(gp)
-        else:
+        if gp.lockedm is None:
             gp.atomicstatus = _Grunnable
-            batch.append(gp)
-    if len(batch) < 2:
-        if batch:
-            goready(batch[0])
+        else:
+            locked = True
+    if locked:  # those wait on their own M: wake them there
+        for gp in glist:
+            if gp.lockedm is not None:
+                readylocked(gp)
+        glist = [gp for gp in glist if gp.lockedm is None]
+    if len(glist) < 2:
+        if glist:
+            goready(glist[0])
         return
     mp = tls.m
     pp = tok = None
@@ -906,27 +912,28 @@ def readyglist(glist: list[G]) -> None:
             except IndexError:  # retaken just now
                 pass
     if pp is None:
+        if mp is not None and mp.dead:
+            return  # as in goready: both sides belong to a stopped runtime
+        rest = iter(glist)
+    else:
+        rn = pp.runnext
+        try:
+            kicked = (rn.pop(),)  # kicked out by the first G of the list
+        except IndexError:
+            kicked = ()
+        rn.append(glist[-1])
+        rest = chain(kicked, islice(glist, len(glist) - 1))
+        q = pp.runq
+        q.extend(islice(rest, LOCAL_RUNQ_SIZE - len(q)))
+        if tok is not None:
+            lease.append(tok)
+    while True:  # the overflow, in batches: sched.lock is never held for long
+        batch = list(islice(rest, LOCAL_RUNQ_SIZE))
+        if not batch:
+            break
         with sched.lock:
-            if mp is not None and mp.dead:
-                return  # as in goready: both sides belong to a stopped runtime
             sched.runq.extend(batch)
-        wakep()
-        return
-    rn = pp.runnext
-    try:
-        batch.insert(0, rn.pop())  # kicked out by the first of the batch
-    except IndexError:
-        pass
-    rn.append(batch.pop())
-    q = pp.runq
-    room = LOCAL_RUNQ_SIZE - len(q)
-    q.extend(batch[:room])
-    if len(batch) > room:
-        with sched.lock:
-            sched.runq.extend(batch[room:])
-    if tok is not None:
-        lease.append(tok)
-    if sched.npidle and not sched.nmspinning and not sched.gil:
+    if pp is None or (sched.npidle and not sched.nmspinning and not sched.gil):
         wakep()
 
 
