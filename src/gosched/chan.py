@@ -354,6 +354,9 @@ class _NilChan(Chan[Any]):
     def recv(self, _wantok: int = 0) -> Generator[Any, Any, Any]:
         yield (park_m, None, None, waitReasonChanReceiveNilChan)
 
+    def __anext__(self) -> Awaitable[Any]:  # Chan's is Chan.recv's body: not this recv
+        return self.recv(2)
+
     def close(self) -> None:
         raise ClosedChannelError("close of nil channel")
 
