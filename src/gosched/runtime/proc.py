@@ -883,17 +883,18 @@ def readyglist(glist: list[G]) -> None:
     each overflow instead). What it saves is the per-G borrow of the P. The
     list may be huge (a million parked goroutines): it is not copied.
     """
-    locked = False
+    locked = []
     for gp in glist:
         if gp.lockedm is None:
             gp.atomicstatus = _Grunnable
         else:
-            locked = True
+            locked.append(gp)
     if locked:  # those wait on their own M: wake them there
-        for gp in glist:
-            if gp.lockedm is not None:
-                readylocked(gp)
+        # Split first: a woken sync goroutine may exit at once, and its dead G
+        # (lockedm None again) must not end up in a run queue.
         glist = [gp for gp in glist if gp.lockedm is None]
+        for gp in locked:
+            readylocked(gp)
     if len(glist) < 2:
         if glist:
             goready(glist[0])
