@@ -326,6 +326,8 @@ def selectnbsend(c: Chan[Any], v: Any) -> bool:
 def chanparkcommit(gp: Any, sg: Sudog) -> bool:
     """Unlock function of a channel park: publish the parked G, release the channel.
 
+    ``schedule`` inlines the common case (``gp`` not None).
+
     ``gp`` is None when the park is abandoned (the runtime stopped): the sudog
     stays dead instead.
     """

@@ -9,12 +9,14 @@ plain deque takes a third of the instructions of an acquire/release pair
 (Valgrind: 360 vs 1,090). On the free-threaded build the two cost about the
 same, since there every deque method takes the deque's own lock.
 
-The lock is a plain ``deque``, not a subclass: CPython checks the receiver's
-type on every call of a C method, and a subclass fails the exact-type test and
-walks its MRO, which doubles what a pair costs (715 instructions). So the
-operations are functions, as Go's are (not named ``lock``: CPython 3.11
-compiles ``lock.pop()`` on a local ``lock`` as an attribute load plus a call,
-with no method-call fast path, when the module imports a global of that name):
+The lock is a plain ``deque``, not a subclass: the interpreter's specialized
+call of a C method wants the receiver's exact type, and an instance of a
+subclass takes the generic call path plus an MRO walk, which doubles what a
+pair costs (715 instructions). So the operations are functions, as Go's are.
+They are not called ``lock``/``unlock``: CPython 3.11 compiles ``lock.pop()``
+on a *local* ``lock`` without its method-call fast path (a bound method per
+call) when the module has imported a global of that name.
+
 
 - ``tokenlock()``: a new, free lock (it holds its token);
 - acquire, inlined in the hot paths: ``try: lk.pop()`` / ``except IndexError:
