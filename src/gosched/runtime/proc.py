@@ -913,8 +913,6 @@ def readyglist(glist: list[G]) -> None:
             except IndexError:  # retaken just now
                 pass
     if pp is None:
-        if mp is not None and mp.dead:
-            return  # as in goready: both sides belong to a stopped runtime
         rest = iter(glist)
     else:
         rn = pp.runnext
@@ -933,6 +931,8 @@ def readyglist(glist: list[G]) -> None:
         if not batch:
             break
         with sched.lock:
+            if mp is not None and mp.dead:
+                return  # as in goready: both sides belong to a stopped runtime
             sched.runq.extend(batch)
     if pp is None or (sched.npidle and not sched.nmspinning and not sched.gil):
         wakep()
