@@ -214,21 +214,7 @@ def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) ->
     the caller and leave the lease alone.
     """
     callergp = mp.curg
-    lease = mp.lease
-    tok = None
-    if callergp is None:  # on g0 (a timer's after_func): the P is ours outright
-        pp = mp.p
-    else:
-        # Borrow the P from user code (see goready). No lease: sysmon retook the
-        # P while this goroutine ran; it may take an idle one back.
-        pp = None
-        if lease or (sched.npidle and exitsyscallfast_pidle(mp)):
-            lease = mp.lease
-            try:
-                tok = lease.pop()
-                pp = mp.p
-            except IndexError:  # retaken just now
-                pass
+    pp, tok = borrowp(mp)
     newg = newproc1(fn, coro, args, kwargs, callergp, pp, frame)
     if pp is None:
         with sched.lock:
@@ -242,10 +228,28 @@ def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) ->
         return newg
     runqput(pp, newg, True)
     if tok is not None:
-        lease.append(tok)
+        mp.lease.append(tok)
     if sched.npidle and not sched.nmspinning and sched.mainStarted and not sched.gil:
         wakep()
     return newg
+
+
+def borrowp(mp: M) -> tuple[P | None, Any]:
+    """The P that runtime code called from a goroutine may queue work on, and the
+    lease token it took to hold it (put it back with ``mp.lease.append``).
+
+    On g0 the P is the M's outright (token None). From user code the P is
+    borrowed (see goready); with no lease, sysmon retook it while the goroutine
+    ran, and it may take an idle one back. ``(None, None)``: no P.
+    """
+    if mp.curg is None:
+        return mp.p, None
+    if mp.lease or (sched.npidle and exitsyscallfast_pidle(mp)):
+        try:
+            return mp.p, mp.lease.pop()
+        except IndexError:  # retaken just now
+            pass
+    return None, None
 
 
 @narrated
@@ -912,18 +916,7 @@ def readyglist(glist: list[G]) -> None:
             goready(glist[0])
         return
     mp = tls.m
-    pp = tok = None
-    if mp is not None:
-        lease = mp.lease
-        if mp.curg is None:  # on g0, which owns its P outright
-            pp = mp.p
-        elif lease or (sched.npidle and exitsyscallfast_pidle(mp)):
-            lease = mp.lease
-            try:
-                tok = lease.pop()
-                pp = mp.p
-            except IndexError:  # retaken just now
-                pass
+    pp, tok = (None, None) if mp is None else borrowp(mp)
     if pp is None:
         rest = iter(glist)
     else:
@@ -937,7 +930,7 @@ def readyglist(glist: list[G]) -> None:
         q = pp.runq
         q.extend(islice(rest, LOCAL_RUNQ_SIZE - len(q)))
         if tok is not None:
-            lease.append(tok)
+            mp.lease.append(tok)
     while True:  # the overflow, in batches: sched.lock is never held for long
         batch = list(islice(rest, LOCAL_RUNQ_SIZE))
         if not batch:
