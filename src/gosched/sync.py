@@ -4,8 +4,10 @@ Mutex, RWMutex, WaitGroup and Cond are ports of Go's, line for line where the
 logic is concerned, on the runtime semaphore of ``runtime/sema.py``. Each
 keeps a small state word and sleeps on a semaphore only when contended. Go
 updates the word with CAS loops; here every word is guarded by the
-primitive's own ``threading.Lock`` (named next to the field), so a CAS that
-could fail and retry becomes a short critical section that cannot. No
+primitive's own lock (named next to the field: a token lock from
+``runtime/lock_token.py`` for Mutex and WaitGroup, whose fast paths take it
+inline, a ``threading.Lock`` elsewhere), so a CAS that could fail and retry
+becomes a short critical section that cannot. No
 critical section ever blocks or yields: a goroutine releases the lock before
 it sleeps, and a waker readies goroutines after releasing it.
 
