@@ -514,10 +514,10 @@ def schedule(mp: M) -> None:
                 gp.atomicstatus = _Gdead
                 gp.coro = gp.fn = gp.param = gp.gopc = None
                 gp.waitreason = waitReasonZero
-                free = pp.gFree
-                free.append(gp)
-                if len(free) >= GFREE_LOCAL_MAX:
-                    gfput(pp, free.pop())
+                if len(pp.gFree) < GFREE_LOCAL_MAX - 1:
+                    pp.gFree.append(gp)
+                else:  # this one fills the list: gfput moves half of it out
+                    gfput(pp, gp)
                 break
             gp = fn(mp, gp, req)  # mcall(fn): the G to resume at once, or None
             if gp is None:
@@ -911,9 +911,7 @@ def readyglist(glist: list[G]) -> None:
         glist = [gp for gp in glist if gp.lockedm is None]
         for gp in locked:
             readylocked(gp)
-    if len(glist) < 2:
-        if glist:
-            goready(glist[0])
+    if not glist:
         return
     mp = tls.m
     pp, tok = (None, None) if mp is None else borrowp(mp)
