@@ -109,6 +109,36 @@ def test_retaken_hog_takes_an_idle_p_back() -> None:
     assert gosched.run(main, gomaxprocs=1) == (True, True, 3)
 
 
+@pytest.mark.timeout(60)
+def test_goroutines_started_by_a_retaken_hog_run_while_it_keeps_running() -> None:
+    """gomaxprocs=1: once sysmon has moved the P away from a hog, the goroutines
+    it starts go to the global queue without sched.lock (newproc). Another M runs
+    them all while the hog never yields, and each gets its own goid."""
+    from gosched.runtime.proc import tls
+
+    n = 2000
+
+    async def main() -> tuple[bool, int, int]:
+        ran: list[int] = []
+
+        async def note() -> None:
+            ran.append(gosched.goid())
+
+        go(note)  # other work: what makes the hog worth retaking
+        mp = tls.m
+        end = time.monotonic() + 30
+        while mp.lease and time.monotonic() < end:
+            pass  # hog until sysmon takes the P
+        retaken = not mp.lease
+        for _ in range(n):
+            go(note)
+        while len(ran) < n + 1 and time.monotonic() < end:
+            pass  # hog on: only another M can run them
+        return retaken, len(ran), len(set(ran))
+
+    assert gosched.run(main, gomaxprocs=1) == (True, n + 1, n + 1)
+
+
 @pytest.mark.timeout(30)
 def test_syscall_results_and_exceptions(gmp: int) -> None:
     def double(x: int) -> int:

@@ -217,12 +217,24 @@ def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) ->
     pp, tok = borrowp(mp)
     newg = newproc1(fn, coro, args, kwargs, callergp, pp, frame)
     if pp is None:
-        with sched.lock:
-            if mp.dead:
-                raise RuntimeError("go: the gosched runtime has stopped")
-            sched.goidgen += 1
-            newg.goid = sched.goidgen
-            globrunqput(newg)
+        # Without a P the G goes to the global queue, and without sched.lock:
+        # under the GIL a P-less hog that takes the lock for every go statement,
+        # and the M running on its old P, fall into a lock convoy (each wakes
+        # the other through the lock and waits for the GIL; spawn ran 1.5 times
+        # slower). So the goid comes from this M's own cache, the append is one
+        # atomic deque operation, and an M that gives up its P looks at the
+        # global queue after it raised npidle (see findRunnable, handoffp), as
+        # we read npidle after the append (wakep): one of the two sees the other.
+        goid = mp.goidcache
+        if goid == mp.goidcacheend:
+            goid = goidreserve(GOID_CACHE_BATCH)
+            mp.goidcacheend = goid + GOID_CACHE_BATCH
+        mp.goidcache = goid + 1
+        newg.goid = goid
+        runq = sched.runq  # before the check: a later run has a queue of its own
+        if mp.dead:
+            raise RuntimeError("go: the gosched runtime has stopped")
+        runq.append(newg)
         if sched.mainStarted:
             wakep()
         return newg
@@ -274,19 +286,29 @@ def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
         goid = pp.goidcache
         if goid == pp.goidcacheend:
             # Refill from the global generator, a batch at a time; so main is goroutine 1.
-            with sched.lock:
-                goid = sched.goidgen + 1
-                sched.goidgen += GOID_CACHE_BATCH
+            goid = goidreserve(GOID_CACHE_BATCH)
             pp.goidcacheend = goid + GOID_CACHE_BATCH
         pp.goidcache = goid + 1
         newg.goid = goid
-    # else newproc numbers it when it queues it, under the same lock.
+    # else newproc numbers it from the M's cache.
     newg.parentGoid = callergp.goid if callergp is not None else 0
     if frame is not None:
         newg.gopc = frame.f_code
         newg.gopcoff = frame.f_lasti
     newg.atomicstatus = _Grunnable
     return newg
+
+
+def goidreserve(n: int) -> int:
+    """Reserve ``n`` goroutine ids; return the first (Go: an atomic add on ``sched.goidgen``).
+
+    The lock is a leaf of its own, not sched.lock: a P-less ``go`` takes it
+    every 16 goroutines and must not queue behind the scheduler (see newproc).
+    """
+    with sched.goidlock:
+        goid = sched.goidgen + 1
+        sched.goidgen += n
+    return goid
 
 
 def malg() -> G:
@@ -660,6 +682,14 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
             continue
         releasep(mp)
         pidleput(pp)
+        # A P-less newproc may have appended after we looked, without the lock,
+        # and read npidle before we raised it: look once more (see newproc).
+        if sched.runq:
+            pidleget()  # pp again: the idle list is a stack
+            acquirep(mp, pp)
+            gp = globrunqgetbatch(pp, LOCAL_RUNQ_SIZE // 2)
+            sched.lock.release()
+            return gp, False
         sched.lock.release()
 
         # The delicate dance: we dropped nmspinning, so a submitter may have
@@ -1222,6 +1252,10 @@ def handoffp(pp: P) -> None:
         return
     when = pp.timers.wakeTime()
     pidleput(pp)
+    if sched.runq:  # a P-less newproc appended since we looked (see newproc)
+        startm(None, False, True)
+        sched.lock.release()
+        return
     sched.lock.release()
     if when:
         wakeNetPoller(when)
@@ -1606,9 +1640,8 @@ def needm(what: str) -> M:
         mp.thread = threading.current_thread()
         sched.allm.append(mp)
         sched.nextra += 1
-        sched.goidgen += 1
         gp = G()
-        gp.goid = sched.goidgen
+        gp.goid = goidreserve(1)
     gp.sysg = True
     gp.atomicstatus = _Gsyscall
     gp.lockedm = mp

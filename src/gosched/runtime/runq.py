@@ -9,7 +9,10 @@ most one G (the owner swaps it with pop+append; a thief pops it on the last
 steal pass). A batch steal is therefore not one atomic step as in Go, which
 only means a thief may get fewer Gs than it asked for, never the same G twice.
 
-The global run queue ``sched.runq`` is guarded by ``sched.lock``, as in Go.
+The global run queue ``sched.runq`` is guarded by ``sched.lock``, as in Go,
+with one exception: a goroutine without a P appends to it without the lock
+(newproc explains why). Every taker holds the lock, so a taker that measured
+the queue finds at least that much in it.
 
 Behaviour kept from Go because users can see it:
 - a new or readied G goes to ``runnext`` and kicks the previous one to the tail;
@@ -123,7 +126,7 @@ def runqsteal(pp: P, p2: P, stealRunNextG: bool) -> G | None:
 
 @narrated
 def globrunqput(gp: G) -> None:
-    """Put ``gp`` at the tail of the global queue. Requires ``sched.lock``."""
+    """Put ``gp`` at the tail of the global queue. Requires ``sched.lock`` (but see newproc)."""
     sched.runq.append(gp)
 
 

@@ -150,6 +150,8 @@ class M:
         "exiting",  # told to leave its g0 loop
         "extra",  # a foreign thread that joined through block_on
         "g0depth",  # Python stack depth of g0's frame (schedule), recorded at mstart
+        "goidcache",  # goroutine ids for goroutines started without a P (owner-only)
+        "goidcacheend",
         "id",
         "ident",
         "idlelocked",  # blocked and counted in sched.nmidlelocked; guarded by sched.lock
@@ -182,6 +184,7 @@ class M:
         self.thread: threading.Thread | None = None
         self.ident = 0
         self.g0depth = 0
+        self.goidcache = self.goidcacheend = 0
         self.lockedg: G | None = None
         self.extra = False
         self.incallback = 0
@@ -260,13 +263,14 @@ class Schedt:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.gFreeLock = threading.Lock()
+        self.goidlock = threading.Lock()  # a leaf: nothing is taken while it is held
         self.epoch = 0  # bumped by every run; guarded by the module-level run lock
         self.reset(0)
 
     def reset(self, gomaxprocs: int) -> None:
         self.epoch += 1
         self.running = False
-        self.goidgen = 0  # last goroutine id handed out
+        self.goidgen = 0  # last goroutine id handed out; guarded by goidlock
         self.midle: list[M] = []  # idle Ms
         self.nmidle = 0
         self.nmidlelocked = 0  # Ms parked with a locked G (block_on)
