@@ -109,34 +109,83 @@ def test_retaken_hog_takes_an_idle_p_back() -> None:
     assert gosched.run(main, gomaxprocs=1) == (True, True, 3)
 
 
+async def hog_until_retaken(stop: list[bool]) -> bool:
+    """Spin (never yield) until sysmon has moved this goroutine's P to another M.
+
+    A goroutine that keeps yielding is the other work that makes the hog worth
+    retaking, and it keeps the P busy afterwards (until ``stop``), so the hog
+    stays without a P instead of taking an idle one back.
+    """
+    from gosched.runtime.proc import tls
+
+    async def other_work() -> None:
+        while not stop:
+            await gosched.gosched()
+
+    go(other_work)
+    mp = tls.m
+    end = time.monotonic() + 30
+    while mp.lease and time.monotonic() < end:
+        pass
+    return not mp.lease
+
+
 @pytest.mark.timeout(60)
 def test_goroutines_started_by_a_retaken_hog_run_while_it_keeps_running() -> None:
     """gomaxprocs=1: once sysmon has moved the P away from a hog, the goroutines
     it starts go to the global queue without sched.lock (newproc). Another M runs
     them all while the hog never yields, and each gets its own goid."""
-    from gosched.runtime.proc import tls
-
     n = 2000
 
     async def main() -> tuple[bool, int, int]:
         ran: list[int] = []
+        stop: list[bool] = []
 
         async def note() -> None:
             ran.append(gosched.goid())
 
-        go(note)  # other work: what makes the hog worth retaking
-        mp = tls.m
-        end = time.monotonic() + 30
-        while mp.lease and time.monotonic() < end:
-            pass  # hog until sysmon takes the P
-        retaken = not mp.lease
+        retaken = await hog_until_retaken(stop)
         for _ in range(n):
             go(note)
-        while len(ran) < n + 1 and time.monotonic() < end:
+        end = time.monotonic() + 30
+        while len(ran) < n and time.monotonic() < end:
             pass  # hog on: only another M can run them
+        stop.append(True)
         return retaken, len(ran), len(set(ran))
 
-    assert gosched.run(main, gomaxprocs=1) == (True, n + 1, n + 1)
+    assert gosched.run(main, gomaxprocs=1) == (True, n, n)
+
+
+@pytest.mark.timeout(60)
+def test_goroutines_woken_by_a_retaken_hog_run_while_it_keeps_running() -> None:
+    """The same for goready: a hog without a P hands values to parked receivers
+    (a send that never suspends); their Gs go to the global queue without
+    sched.lock, and another M runs every one while the hog spins."""
+    n = 500
+
+    async def main() -> tuple[bool, list[int]]:
+        ch: Chan[int] = Chan()
+        got: list[int] = []
+        stop: list[bool] = []
+
+        async def receiver() -> None:
+            got.append(await ch.recv())
+
+        for _ in range(n):
+            go(receiver)
+        await gosched.sleep(0.01)  # every receiver is parked on ch
+        retaken = await hog_until_retaken(stop)
+        for i in range(n):
+            await ch.send(i)  # a receiver waits: completes without suspending
+        end = time.monotonic() + 30
+        while len(got) < n and time.monotonic() < end:
+            pass
+        stop.append(True)
+        return retaken, sorted(got)
+
+    retaken, got = gosched.run(main, gomaxprocs=1)
+    assert retaken
+    assert got == list(range(n))
 
 
 @pytest.mark.timeout(30)

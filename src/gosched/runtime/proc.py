@@ -913,10 +913,11 @@ def goready(gp: G) -> None:
             if sched.npidle and not sched.nmspinning and not sched.gil:
                 wakep()
             return
-    with sched.lock:
-        if mp is not None and mp.dead:
-            return  # a goroutine of a stopped runtime woke another one: both are gone
-        globrunqput(gp)
+    # No P: the global queue, without sched.lock, as newproc does without a P.
+    runq = sched.runq  # before the check: a later run has a queue of its own
+    if mp is not None and mp.dead:
+        return  # a goroutine of a stopped runtime woke another one: both are gone
+    runq.append(gp)
     wakep()
 
 
