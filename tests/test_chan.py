@@ -571,6 +571,25 @@ def test_operations_that_can_complete_never_suspend():
     assert gosched.run(main, gomaxprocs=1) == ["main did not suspend", "other ran"]
 
 
+def test_buffered_send_as_a_goroutine(gmp):
+    """``go(ch.send, v)`` on a buffered channel: at once while there is room, as
+    an async goroutine parked on the channel when it is full."""
+    from gosched.runtime.runtime2 import sched
+
+    async def main():
+        ch = Chan(1)
+        go(ch.send, 1)
+        go(ch.send, 2)  # the buffer is full (or soon will be): this one parks
+        await gosched.gosched()
+        got = [await ch.recv(), await ch.recv()]
+        return sorted(got), sched.mnext
+
+    (got, ms) = gosched.run(main, gomaxprocs=gmp)
+    assert got == [1, 2]
+    if gmp == 1:
+        assert ms == 2, "an async send should need no thread besides M0 and sysmon"
+
+
 def test_go_accepts_channel_operations_and_callables_returning_awaitables(gmp):
     """``go(ch.send, v)`` runs the send as a goroutine, as Go's ``go func() { ch <- v }()``."""
 

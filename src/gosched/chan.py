@@ -17,7 +17,8 @@ see a goroutine that is not parked yet.
 ``send``/``recv`` are generator-based coroutines (``types.coroutine``) rather
 than ``async def``: the park request is yielded straight from them to g0, with
 no extra coroutine object in between, which keeps a parked goroutine small and
-a switch short.
+a switch short. A buffered channel's ``send`` (``_BufChan``) is a plain
+function in front of that coroutine, for the send that fits in the buffer.
 
 Waiters that go away without being woken (the losing cases of a select, a
 goroutine abandoned when its runtime stops) are not searched for and unlinked:
@@ -73,6 +74,11 @@ class Chan(Generic[T]):
                  "_recvq", "_sendq")
 
     __hash__ = object.__hash__  # by identity: select uses channels as dict keys
+
+    def __new__(cls, cap: int = 0) -> Chan[T]:
+        if cls is Chan and type(cap) is int and cap > 0:
+            cls = _BufChan  # same fields, a send that can finish without a frame
+        return object.__new__(cls)
 
     def __init__(self, cap: int = 0) -> None:
         if not isinstance(cap, int) or isinstance(cap, bool):
@@ -338,6 +344,51 @@ def chanparkcommit(gp: Any, sg: Sudog) -> bool:
         sg[SG_G] = gp
     c._lock.append(True)
     return True
+
+
+@types.coroutine
+def _finished() -> Generator[Any, Any, None]:
+    return
+    yield  # a generator, made awaitable by types.coroutine
+
+
+# An awaitable that is done already: awaiting an exhausted generator returns
+# None at once, as often as anyone likes, and only reads it.
+_DONE = _finished()
+next(_DONE, None)  # run it to its end
+
+
+class _BufChan(Chan[T]):
+    """A buffered channel (``Chan(cap)`` with ``cap > 0`` makes one).
+
+    Its ``send`` is a plain function: when the value fits in the buffer and
+    nobody waits to receive, it stores it and returns an awaitable that is
+    done already, which costs a third of making and running a coroutine (a
+    producer filling a buffer does nothing else). Otherwise it returns
+    ``Chan.send``'s coroutine, which starts over under the lock. The send
+    happens when ``send`` is called, not when it is awaited: ``await ch.send(v)``
+    cannot tell the difference.
+    """
+
+    __slots__ = ()
+
+    def send(self, v: T) -> Awaitable[None]:  # type: ignore[override]
+        """``ch <- v``."""
+        lock = self._lock
+        try:
+            lock.pop()  # acquire (see lock_token)
+        except IndexError:
+            lock2(lock)
+        if not self._recvq and len(self._buf) < self._cap and not self._closed:
+            self._buf.append(v)
+            lock.append(True)
+            return _DONE
+        lock.append(True)
+        return Chan.send(self, v)
+
+    # A plain function that always returns a generator-based coroutine: go()
+    # runs it as an async goroutine (go(ch.send, v)), not as a sync one.
+    send._returnsgen = True  # type: ignore[attr-defined]
 
 
 class _NilChan(Chan[Any]):

@@ -35,7 +35,7 @@ from collections.abc import Generator
 from types import MethodType
 from typing import Any
 
-from .chan import Chan, ClosedChannelError, _NilChan, dequeue, nilchan
+from .chan import Chan, ClosedChannelError, _BufChan, _NilChan, dequeue, nilchan
 from .runtime.lock_token import lock2, tokenacquire, tokenrelease
 from .runtime.proc import goready, park_m
 from .runtime.runtime2 import (
@@ -64,7 +64,7 @@ default = _Default()
 
 # What each bound method means as a case: the function behind ``ch.recv`` etc.
 _KINDS: dict[Any, int] = {Chan.recv: _RECV, _NilChan.recv: _RECV, Chan.recv_ok: _RECVOK}
-_SENDFUNCS = (Chan.send, _NilChan.send)
+_SENDFUNCS = (Chan.send, _BufChan.send, _NilChan.send)
 _rand = random.random
 _chanid = operator.attrgetter("_id")
 

@@ -332,8 +332,11 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
             raise TypeError("go: arguments given with a coroutine object")
         return fn
     if tp is MethodType:
-        code = getattr(fn.__func__, "__code__", None)
+        func = fn.__func__
+        code = getattr(func, "__code__", None)
         if code is not None and code.co_flags & CO_COROUTINE:
+            return fn(*args, **kwargs)
+        if getattr(func, "_returnsgen", False):  # a buffered channel's send
             return fn(*args, **kwargs)
         return None
     if not callable(fn):
