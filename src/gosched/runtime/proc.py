@@ -186,7 +186,7 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         newproc(mp, fn, coro, args, kwargs, sys._getframe(1))
         return
     pp = mp.p
-    newg = newproc1(fn, coro, args, kwargs, gp, pp, sys._getframe(1))
+    newg = newproc1(fn, coro, args, kwargs, gp, pp, pp, sys._getframe(1))
     # runqput(pp, newg, True), inlined for a loop of go statements: each new G
     # takes runnext and kicks the previous one to the tail of the queue.
     rn = pp.runnext
@@ -215,22 +215,16 @@ def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) ->
     """
     callergp = mp.curg
     pp, tok = borrowp(mp)
-    newg = newproc1(fn, coro, args, kwargs, callergp, pp, frame)
+    newg = newproc1(fn, coro, args, kwargs, callergp, pp, mp if pp is None else pp, frame)
     if pp is None:
         # Without a P the G goes to the global queue, and without sched.lock:
         # under the GIL a P-less hog that takes the lock for every go statement,
         # and the M running on its old P, fall into a lock convoy (each wakes
         # the other through the lock and waits for the GIL; spawn ran 1.5 times
-        # slower). So the goid comes from this M's own cache, the append is one
+        # slower). So the goid came from this M's own cache, the append is one
         # atomic deque operation, and an M that gives up its P looks at the
         # global queue after it raised npidle (see findRunnable, handoffp), as
         # we read npidle after the append (wakep): one of the two sees the other.
-        goid = mp.goidcache
-        if goid == mp.goidcacheend:
-            goid = goidreserve(GOID_CACHE_BATCH)
-            mp.goidcacheend = goid + GOID_CACHE_BATCH
-        mp.goidcache = goid + 1
-        newg.goid = goid
         runq = sched.runq  # before the check: a later run has a queue of its own
         if mp.dead:
             raise RuntimeError("go: the gosched runtime has stopped")
@@ -266,12 +260,12 @@ def borrowp(mp: M) -> tuple[P | None, Any]:
 
 @narrated
 def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
-             pp: P | None, frame: Any) -> G:
+             pp: P | None, ids: P | M, frame: Any) -> G:
     """Allocate (or reuse) a G for ``fn``; it comes out ``_Grunnable``.
 
-    ``pp`` is the caller's P (None if it has none): its free Gs and goid cache
-    are used without a lock because only the P's owner touches them. Without
-    a P the G comes out without a goid.
+    ``pp`` is the caller's P (None if it has none): its free Gs are used
+    without a lock because only the P's owner touches them. ``ids`` numbers
+    the G from its goid cache: the P, or without one the M (owner-only too).
     """
     free = pp.gFree if pp is not None else None
     newg = free.pop() if free else gfget(pp)
@@ -282,15 +276,13 @@ def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
         newg.args = (args, kwargs)
     else:
         newg.coro = coro
-    if pp is not None:
-        goid = pp.goidcache
-        if goid == pp.goidcacheend:
-            # Refill from the global generator, a batch at a time; so main is goroutine 1.
-            goid = goidreserve(GOID_CACHE_BATCH)
-            pp.goidcacheend = goid + GOID_CACHE_BATCH
-        pp.goidcache = goid + 1
-        newg.goid = goid
-    # else newproc numbers it from the M's cache.
+    goid = ids.goidcache
+    if goid == ids.goidcacheend:
+        # Refill from the global generator, a batch at a time; so main is goroutine 1.
+        goid = goidreserve(GOID_CACHE_BATCH)
+        ids.goidcacheend = goid + GOID_CACHE_BATCH
+    ids.goidcache = goid + 1
+    newg.goid = goid
     newg.parentGoid = callergp.goid if callergp is not None else 0
     if frame is not None:
         newg.gopc = frame.f_code
