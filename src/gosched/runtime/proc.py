@@ -216,19 +216,9 @@ def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) ->
     callergp = mp.curg
     pp, tok = borrowp(mp)
     newg = newproc1(fn, coro, args, kwargs, callergp, pp, mp if pp is None else pp, frame)
-    if pp is None:
-        # Without a P the G goes to the global queue, and without sched.lock:
-        # under the GIL a P-less hog that takes the lock for every go statement,
-        # and the M running on its old P, fall into a lock convoy (each wakes
-        # the other through the lock and waits for the GIL; spawn ran 1.5 times
-        # slower). So the goid came from this M's own cache, the append is one
-        # atomic deque operation, and an M that gives up its P looks at the
-        # global queue after it raised npidle (see findRunnable, handoffp), as
-        # we read npidle after the append (wakep): one of the two sees the other.
-        runq = sched.runq  # before the check: a later run has a queue of its own
-        if mp.dead:
+    if pp is None:  # numbered from the M's goid cache: no sched.lock on this path
+        if not globrunqputnop(mp, newg):
             raise RuntimeError("go: the gosched runtime has stopped")
-        runq.append(newg)
         if sched.mainStarted:
             wakep()
         return newg
@@ -238,6 +228,24 @@ def newproc(mp: M, fn: Any, coro: Any, args: tuple, kwargs: dict, frame: Any) ->
     if sched.npidle and not sched.nmspinning and sched.mainStarted and not sched.gil:
         wakep()
     return newg
+
+
+def globrunqputnop(mp: M | None, gp: G) -> bool:
+    """Put ``gp`` on the global queue from ``mp``, which has no P; False if its runtime stopped.
+
+    Without sched.lock: under the GIL a P-less hog that takes the lock for
+    every goroutine it starts or wakes, and the M running on its old P, fall
+    into a lock convoy (each wakes the other through the lock and then waits
+    for the GIL; spawn ran 1.5 times slower). The append is one atomic deque
+    operation; only takers hold the lock. An M that gives up its P looks at
+    the global queue after it raised npidle (findRunnable, handoffp), and the
+    caller reads npidle after the append (wakep): one of the two sees the other.
+    """
+    runq = sched.runq  # before the check: a later run has a queue of its own
+    if mp is not None and mp.dead:
+        return False
+    runq.append(gp)
+    return True
 
 
 def borrowp(mp: M) -> tuple[P | None, Any]:
@@ -295,7 +303,7 @@ def goidreserve(n: int) -> int:
     """Reserve ``n`` goroutine ids; return the first (Go: an atomic add on ``sched.goidgen``).
 
     The lock is a leaf of its own, not sched.lock: a P-less ``go`` takes it
-    every 16 goroutines and must not queue behind the scheduler (see newproc).
+    every 16 goroutines and must not queue behind the scheduler (globrunqputnop).
     """
     with sched.goidlock:
         goid = sched.goidgen + 1
@@ -677,8 +685,8 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
             continue
         releasep(mp)
         pidleput(pp)
-        # A P-less newproc may have appended after we looked, without the lock,
-        # and read npidle before we raised it: look once more (see newproc).
+        # A P-less M may have appended after we looked, without the lock, and
+        # read npidle before we raised it: look once more (see globrunqputnop).
         if sched.runq:
             pidleget()  # pp again: the idle list is a stack
             acquirep(mp, pp)
@@ -908,12 +916,9 @@ def goready(gp: G) -> None:
             if sched.npidle and not sched.nmspinning and not sched.gil:
                 wakep()
             return
-    # No P: the global queue, without sched.lock, as newproc does without a P.
-    runq = sched.runq  # before the check: a later run has a queue of its own
-    if mp is not None and mp.dead:
-        return  # a goroutine of a stopped runtime woke another one: both are gone
-    runq.append(gp)
-    wakep()
+    # No P. If the runtime stopped, a goroutine of it woke another: both are gone.
+    if globrunqputnop(mp, gp):
+        wakep()
 
 
 def readyglist(glist: list[G]) -> None:
@@ -1248,7 +1253,7 @@ def handoffp(pp: P) -> None:
         return
     when = pp.timers.wakeTime()
     pidleput(pp)
-    if sched.runq:  # a P-less newproc appended since we looked (see newproc)
+    if sched.runq:  # a P-less M appended since we looked (see globrunqputnop)
         startm(None, False, True)
         sched.lock.release()
         return

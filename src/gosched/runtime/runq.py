@@ -11,7 +11,7 @@ only means a thief may get fewer Gs than it asked for, never the same G twice.
 
 The global run queue ``sched.runq`` is guarded by ``sched.lock``, as in Go,
 with one exception: a goroutine without a P appends to it without the lock
-(newproc explains why). Every taker holds the lock, so a taker that measured
+(globrunqputnop in proc.py explains why). Every taker holds the lock, so a taker that measured
 the queue finds at least that much in it.
 
 Behaviour kept from Go because users can see it:
@@ -126,7 +126,10 @@ def runqsteal(pp: P, p2: P, stealRunNextG: bool) -> G | None:
 
 @narrated
 def globrunqput(gp: G) -> None:
-    """Put ``gp`` at the tail of the global queue. Requires ``sched.lock`` (but see newproc)."""
+    """Put ``gp`` at the tail of the global queue. Requires ``sched.lock``.
+
+    A goroutine without a P appends without it instead (proc.globrunqputnop).
+    """
     sched.runq.append(gp)
 
 
