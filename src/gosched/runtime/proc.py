@@ -276,8 +276,14 @@ def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
     the G from its goid cache: the P, or without one the M (owner-only too).
     """
     free = pp.gFree if pp is not None else None
-    newg = free.pop() if free else gfget(pp)
-    if newg is None:
+    if free:
+        newg = free.pop()
+    elif sched.gFree or _trace.sink is not None:  # a trace always shows gfget
+        newg = gfget(pp) or malg()
+    else:
+        # Both free lists are empty, as for a loop of go statements: gfget
+        # could only come back empty-handed. The read is racy; at worst a G
+        # freed just now is missed and a new G made.
         newg = malg()
     newg.fn = fn
     if coro is None:
