@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 
 import pytest
 
@@ -615,6 +616,43 @@ def test_unstarted_goroutines_never_run_later(gmp):
 
     gosched.run(run2, gomaxprocs=gmp)
     assert ran == snapshot
+
+
+def test_finished_run_keeps_nothing_of_its_goroutines_alive(gmp, wait_blocked):
+    """Abandoned, finished and never-started goroutines, and a pending timer: once
+    run returns, nothing they reference is kept alive (not until the next run)."""
+
+    class Payload:
+        pass
+
+    refs = []
+
+    def payload():
+        obj = Payload()
+        refs.append(weakref.ref(obj))
+        return obj
+
+    async def main():
+        for kind in ("parked", "finished", "unstarted", "timer"):
+            obj = payload()
+
+            async def child(obj=obj, kind=kind):
+                if kind == "parked":
+                    await Chan().recv()
+
+            if kind == "timer":
+                gosched.after_func(3600, child)
+            else:
+                go(child)
+                if kind == "parked":
+                    await wait_blocked("chan receive")
+                elif kind == "finished":
+                    await gosched.sleep(0.001)
+            del obj, child
+
+    gosched.run(main, gomaxprocs=gmp)
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4
 
 
 def test_no_warnings_for_abandoned_goroutines(gmp, capfd, wait_blocked):

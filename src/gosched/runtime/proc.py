@@ -1764,6 +1764,7 @@ def closeg(gp: G, req: tuple | None = None) -> None:
     """
     coro = gp.coro
     gp.atomicstatus = _Gdead
+    gp.coro = gp.fn = gp.args = gp.param = None  # as gdestroy: a dead G holds nothing
     if coro is None:
         return
     exc: BaseException | None = GeneratorExit()
