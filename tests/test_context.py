@@ -200,6 +200,8 @@ def test_deadline_rules(procs):
         assert repr(later).endswith(".WithCancel")
         sooner, cancel_sooner = context.with_timeout(parent, 50)
         assert now + 49 < sooner.deadline() < now + 51
+        with pytest.raises(ValueError, match="context: deadline is NaN"):
+            context.with_deadline(parent, float("nan"))
         past, cancel_past = context.with_deadline(parent, now - 1)  # already passed
         assert str(past.err()) == "context deadline exceeded"
         cancel_past()
@@ -273,6 +275,8 @@ def test_values(procs):
         assert ctx.value("a") == 2  # values survive cancellation
         with pytest.raises(TypeError, match="nil key"):
             context.with_value(ctx, None, 1)
+        with pytest.raises(TypeError, match="key is not comparable"):
+            context.with_value(ctx, ["unhashable"], 1)
         with pytest.raises(TypeError, match="cannot create context from nil parent"):
             context.with_cancel(None)
         return out

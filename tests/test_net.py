@@ -121,6 +121,48 @@ def test_read_deadline_raises_timeout_and_can_be_cleared(gmp: int) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_expired_deadline_fails_even_when_the_operation_could_complete(gmp: int) -> None:
+    """Go checks the deadline before the system call: data waiting in the
+    socket, room in the send buffer or a pending connection do not let an
+    expired deadline through, and clearing it lets the same operation succeed."""
+
+    async def main() -> list:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()
+        await s.write(b"ready")
+        await gosched.sleep(0.01)  # the bytes are in c's receive buffer
+        out = []
+        past = time.monotonic() - 1
+        for conn, op in ((c, lambda: c.read(10)), (s, lambda: s.write(b"x"))):
+            conn.set_deadline(past)
+            try:
+                await op()
+                out.append("completed")
+            except TimeoutError as e:
+                out.append(str(e))
+        c.set_read_deadline(None)
+        out.append(await readn(c, 5))
+        s.set_write_deadline(None)
+        out.append(await s.write(b"x"))
+
+        extra = await net.dial("tcp", ln.addr)  # queued on the listener
+        ln.set_deadline(past)
+        try:
+            await ln.accept()
+            out.append("accepted")
+        except TimeoutError as e:
+            out.append(str(e))
+        ln.set_deadline(None)
+        accepted = await ln.accept()
+        out.append(accepted.remote_addr == extra.local_addr)
+        return out
+
+    assert gosched.run(main, gomaxprocs=gmp) == [
+        "i/o timeout", "i/o timeout", b"ready", 1, "i/o timeout", True]
+
+
+@pytest.mark.timeout(60)
 def test_deadline_wakes_a_blocked_reader(gmp: int) -> None:
     async def main() -> str:
         ln = await net.listen("tcp", "127.0.0.1:0")
@@ -207,5 +249,18 @@ def test_dial_errors() -> None:
             await net.dial("tcp", "127.0.0.1")
         with pytest.raises(ValueError, match="unknown network udp"):
             await net.listen("udp", "127.0.0.1:0")
+        with pytest.raises(TimeoutError, match="i/o timeout"):  # a deadline already passed
+            await net.dial("tcp", f"127.0.0.1:{port}", timeout=-1)
 
     gosched.run(main)
+
+
+@pytest.mark.timeout(60)
+def test_dial_timeout_zero_means_no_timeout() -> None:
+    async def main() -> bool:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr, timeout=0)
+        s = await ln.accept()
+        return s.remote_addr == c.local_addr
+
+    assert gosched.run(main) is True

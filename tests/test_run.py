@@ -252,6 +252,54 @@ def test_go_with_bad_arguments_raises_in_the_caller_and_leaves_its_p_alone(gmp):
     assert (got, n) == (5, 1)
 
 
+def test_rejected_coroutines_are_closed_not_left_unawaited(gmp):
+    """A coroutine object that go() or block_on() refuses is closed, so the
+    caller sees its error and no "coroutine ... was never awaited" warning."""
+
+    async def work():
+        return 1
+
+    async def main():
+        errors = []
+        try:
+            go(work(), 1)
+        except TypeError as e:
+            errors.append(str(e))
+        try:
+            gosched.block_on(work())  # from an async goroutine
+        except RuntimeError as e:
+            errors.append(str(e))
+        return errors
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "never awaited" surfaces via the unraisable hook
+        seen = []
+        hook, sys.unraisablehook = sys.unraisablehook, seen.append
+        try:
+            errors = gosched.run(main, gomaxprocs=gmp)
+            with pytest.raises(RuntimeError):
+                gosched.block_on(work())  # no runtime at all
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+    assert errors == ["go: arguments given with a coroutine object",
+                      "block_on: called from an async goroutine; use await"]
+    assert [str(u.exc_value) for u in seen] == []
+
+
+def test_reraised_exception_carries_only_its_latest_panic_note():
+    boom = ValueError("boom")
+
+    async def main():
+        raise boom
+
+    for _ in range(2):
+        with pytest.raises(ValueError) as ei:
+            gosched.run(main)
+    assert ei.value is boom
+    panic_note(boom)  # exactly one note, not one per run
+
+
 def test_gosched_lets_others_run(gmp):
     async def main():
         flag = []
@@ -1216,6 +1264,22 @@ def test_gomaxprocs_get_and_set(gmp):
         return seen
 
     assert gosched.run(main, gomaxprocs=gmp) == [gmp, gmp, gmp, 3, 3, 1, 1]
+
+
+def test_gomaxprocs_needs_an_int(gmp):
+    async def main():
+        errors = []
+        for bad in ("2", 2.5, None):
+            with pytest.raises(TypeError) as ei:
+                gosched.gomaxprocs(bad)
+            errors.append(str(ei.value))
+        return errors, gosched.gomaxprocs()
+
+    errors, n = gosched.run(main, gomaxprocs=gmp)
+    assert errors == ["gomaxprocs: n must be an int, not str",
+                      "gomaxprocs: n must be an int, not float",
+                      "gomaxprocs: n must be an int, not NoneType"]
+    assert n == gmp
 
 
 def test_gomaxprocs_resize_keeps_goroutines_and_timers(gmp):

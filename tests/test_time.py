@@ -233,6 +233,23 @@ def test_after_func_runs_fn_in_its_own_goroutine(gmp):
     assert id1 not in (0, 1) and id2 not in (0, 1) and id1 != id2
 
 
+def test_after_func_goroutine_is_created_by_the_timer(gmp):
+    """Go's dumps say ``created by time.goFunc``; ours name the timer function."""
+
+    async def main():
+        out = Chan(1)
+
+        async def fn():
+            await out.send(gosched.stack(all=False))
+
+        gosched.after_func(0.001, fn)
+        return await out.recv()
+
+    lines = gosched.run(main, gomaxprocs=gmp).splitlines()
+    assert lines[-2] == "created by gosched.gotime._goFunc", lines
+    assert "in goroutine" not in lines[-2]  # started by the timer, not by a goroutine
+
+
 def test_after_func_fn_may_block(gmp):
     async def main():
         ch = Chan()
@@ -355,6 +372,33 @@ def test_ticker_needs_a_positive_interval(gmp):
         return str(ei.value)
 
     assert gosched.run(main, gomaxprocs=gmp) == "non-positive interval for NewTicker"
+
+
+def test_nan_durations_are_refused_and_leave_the_timers_working(gmp):
+    nan = float("nan")
+
+    async def main():
+        errors = []
+        try:
+            await gosched.sleep(nan)
+        except ValueError as e:
+            errors.append(str(e))
+        for make in (lambda: gosched.after(nan), lambda: gosched.Timer(nan),
+                     lambda: gosched.after_func(nan, print), lambda: gosched.Ticker(nan),
+                     lambda: gosched.Timer(1).reset(nan)):
+            try:
+                make()
+                errors.append(None)
+            except ValueError as e:
+                errors.append(str(e))
+        await gosched.sleep(0.001)  # the heaps still order and fire timers
+        return errors, await gosched.after(0.001).recv() > 0
+
+    errors, fired = gosched.run(main, gomaxprocs=gmp)
+    timer = "gosched: timer duration is NaN"
+    assert errors == ["sleep: duration is NaN", timer, timer, timer,
+                      "non-positive interval for NewTicker", timer]
+    assert fired
 
 
 def test_timers_nobody_waits_on_do_not_hide_a_deadlock(gmp):

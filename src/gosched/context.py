@@ -348,6 +348,8 @@ def with_deadline(parent: Context, d: float) -> tuple[Context, CancelFunc]:
     nothing: the result is then a plain ``with_cancel`` child."""
     if parent is None:
         raise TypeError("cannot create context from nil parent")
+    if d != d:
+        raise ValueError("context: deadline is NaN")
     cur = parent.deadline()
     if cur is not None and cur < d:
         # The current deadline is already sooner than the new one.
@@ -384,4 +386,8 @@ def with_value(parent: Context, key: Any, val: Any) -> Context:
         raise TypeError("cannot create context from nil parent")
     if key is None:
         raise TypeError("nil key")
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError("key is not comparable") from None
     return _ValueCtx(parent, key, val)

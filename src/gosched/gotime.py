@@ -12,6 +12,7 @@ stale tick can be read.
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable, Generator
 from typing import Any
@@ -59,7 +60,9 @@ def resetForSleep(gp: Any, when: float) -> bool:
 @types.coroutine
 def sleep(d: float) -> Generator[Any, Any, None]:
     """Pause the current goroutine for at least ``d`` seconds (``time.Sleep``)."""
-    if d <= 0:
+    if not d > 0:
+        if d != d:
+            raise ValueError("sleep: duration is NaN")
         return
     yield (park_m, resetForSleep, nanotime() + d, waitReasonSleep)
 
@@ -112,7 +115,7 @@ class Timer:
         else:
             self.c = None
             self._t = _RTimer(_f, _arg)
-        self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
+        self._t.modify(_when(d), 0.0, _currenttimers())
 
     def stop(self) -> bool:
         """Prevent the timer from firing; False if it already fired or was stopped.
@@ -127,12 +130,20 @@ class Timer:
 
     def reset(self, d: float) -> bool:
         """Re-arm the timer for ``d`` seconds from now; return whether it was active."""
+        when = _when(d)
         if self.c is None:
-            return self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
+            return self._t.modify(when, 0.0, _currenttimers())
         active = self._t.stop()
         pending = _drain(self.c)  # as in stop: an unreceived time means still active
-        self._t.modify(nanotime() + max(d, 0.0), 0.0, _currenttimers())
+        self._t.modify(when, 0.0, _currenttimers())
         return active or pending
+
+
+def _when(d: float) -> float:
+    """The monotonic time ``d`` seconds from now; a negative ``d`` means now."""
+    if d != d:  # a NaN in the timer heap would break its order
+        raise ValueError("gosched: timer duration is NaN")
+    return nanotime() + max(d, 0.0)
 
 
 def after(d: float) -> Chan[float]:
@@ -146,7 +157,8 @@ def _goFunc(arg: tuple) -> None:
     fn, args = arg
     mp = tls.m
     if mp is not None and not mp.dead:
-        newproc(mp, fn, makecoro(fn, args, {}), args, {}, None)
+        # Created by this function, as Go's dumps say "created by time.goFunc".
+        newproc(mp, fn, makecoro(fn, args, {}), args, {}, sys._getframe())
 
 
 def after_func(d: float, fn: Callable[..., Any], *args: Any) -> Timer:
@@ -160,7 +172,7 @@ class Ticker:
     __slots__ = ("_t", "c")
 
     def __init__(self, d: float) -> None:
-        if d <= 0:
+        if not d > 0:  # NaN included
             raise ValueError("non-positive interval for NewTicker")
         self.c: Chan[float] = _TimerChan()
         self._t = _RTimer(_sendTime, self.c, ischan=True)
@@ -173,7 +185,7 @@ class Ticker:
 
     def reset(self, d: float) -> None:
         """Stop the ticker and restart it with period ``d``."""
-        if d <= 0:
+        if not d > 0:
             raise ValueError("non-positive interval for Ticker.Reset")
         self._t.stop()
         _drain(self.c)

@@ -28,7 +28,14 @@ import types
 from collections.abc import Generator
 from typing import Any
 
-from .runtime.netpoll import ErrClosed, PollDesc, netpollblock, pollclose, setdeadline
+from .runtime.netpoll import (
+    ErrClosed,
+    PollDesc,
+    netpollblock,
+    netpollcheckerr,
+    pollclose,
+    setdeadline,
+)
 from .runtime.proc import syscall
 from .runtime.timers import nanotime
 
@@ -77,9 +84,15 @@ class _FD:
         pollclose(self.pd)
         self.sock.close()
 
-    def check(self) -> None:
-        if self.pd.closing:
-            raise ErrClosed()
+    def prepare(self, mode: str) -> None:
+        """Fail before touching the socket if it is closed or the deadline for
+        ``mode`` has passed (Go's ``pollDesc.prepare``): data already waiting
+        must not let an expired deadline through."""
+        pd = self.pd
+        with pd.lock:
+            err = netpollcheckerr(pd, mode)
+        if err is not None:
+            raise err
 
 
 class Conn:
@@ -98,7 +111,7 @@ class Conn:
         """Read up to ``n`` bytes; ``b""`` at end of stream."""
         fd = self._fd
         while True:
-            fd.check()
+            fd.prepare("r")
             try:
                 return fd.sock.recv(n)
             except (BlockingIOError, InterruptedError):
@@ -111,7 +124,7 @@ class Conn:
         view = memoryview(data).cast("B")
         sent = 0
         while sent < len(view):
-            fd.check()
+            fd.prepare("w")
             try:
                 sent += fd.sock.send(view[sent:])
             except (BlockingIOError, InterruptedError):
@@ -158,7 +171,7 @@ class Listener:
         """Wait for and return the next connection."""
         fd = self._fd
         while True:
-            fd.check()
+            fd.prepare("r")
             try:
                 sock, _ = fd.sock.accept()
                 return Conn(_FD(sock))
@@ -201,14 +214,19 @@ def listen(network: str, address: str) -> Generator[Any, Any, Listener]:
 
 @types.coroutine
 def dial(network: str, address: str, timeout: float | None = None) -> Generator[Any, Any, Conn]:
-    """Connect to ``address``; ``timeout`` (seconds) bounds the whole dial."""
+    """Connect to ``address``; ``timeout`` (seconds) bounds the whole dial.
+
+    As with Go's ``DialTimeout``, a timeout of ``None`` or 0 means none.
+    """
     family = _family(network)
     host, port = splithostport(address)
-    deadline = nanotime() + timeout if timeout is not None else None
+    deadline = nanotime() + timeout if timeout else None
     infos = yield from syscall(socket.getaddrinfo, host or "localhost", port, family,
                                socket.SOCK_STREAM)
     err: BaseException | None = None
     for af, kind, proto, _, sockaddr in infos:
+        if deadline is not None and deadline <= nanotime():
+            raise TimeoutError("i/o timeout")  # Go gives up before the next attempt
         sock = socket.socket(af, kind, proto)
         fd = _FD(sock)
         try:

@@ -14,7 +14,7 @@ instead leave the process as we found it:
    (``closeg``), so its ``finally`` blocks run now and never later;
 3. the poller is closed, sysmon is joined, and the GC settings are restored;
 4. the run's Gs and pending timers are let go rather than kept until the
-   next ``run``: after a million goroutines they held 50 MB.
+   next ``run`` (after skynet's million goroutines, 67,000 Gs stayed alive).
 
 Then ``run`` returns main's result or raises what stopped the runtime.
 

@@ -335,6 +335,7 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
         return None
     if inspect.iscoroutine(fn) or isinstance(fn, types.GeneratorType):
         if args or kwargs:
+            fn.close()  # it will never run: no "never awaited" warning on top of the error
             raise TypeError("go: arguments given with a coroutine object")
         return fn
     if tp is MethodType:
@@ -1020,9 +1021,9 @@ def gopanic_m(mp: M, gp: G, req: tuple) -> None:
             sched.main_g = None  # the program now ends when checkdead says so
         gdestroy(mp, gp)
         return None
-    from .traceback import panicnote
+    from .traceback import addpanicnote
 
-    exc.add_note(panicnote(gp, exc))
+    addpanicnote(gp, exc)
     gp.atomicstatus = _Gdead
     exitRuntime(("panic", exc, gp))
     return None
@@ -1551,22 +1552,27 @@ def block_on(aw: Any) -> Any:
     For sync goroutines (their P is handed off first: Go's
     ``entersyscallblock``) and for threads that run no goroutine.
     """
-    mp = tls.m
-    if mp is None or (mp.dead and mp.extra):
-        mp = needm("block_on")
-    gp = mp.curg
-    if gp is None:
-        raise RuntimeError("block_on: called from inside the scheduler")
-    if gp.coro is not None:
-        raise RuntimeError("block_on: called from an async goroutine; use await")
-    if mp.dead:
-        raise RuntimeError("block_on: the gosched runtime has stopped")
-    entersyscallblock(mp)
     coro = aw if inspect.iscoroutine(aw) or isinstance(aw, types.GeneratorType) else None
+    try:
+        mp = tls.m
+        if mp is None or (mp.dead and mp.extra):
+            mp = needm("block_on")
+        gp = mp.curg
+        if gp is None:
+            raise RuntimeError("block_on: called from inside the scheduler")
+        if gp.coro is not None:
+            raise RuntimeError("block_on: called from an async goroutine; use await")
+        if mp.dead:
+            raise RuntimeError("block_on: the gosched runtime has stopped")
+    except BaseException:
+        if coro is not None:
+            coro.close()  # it will never run: no "never awaited" warning on top of the error
+        raise
     if coro is None:
         if not hasattr(aw, "__await__"):
             raise TypeError(f"block_on: {aw!r} is not awaitable")
         coro = aw.__await__()
+    entersyscallblock(mp)
     if not mp.extra:
         return drive(mp, gp, coro)
     # A foreign thread runs its G only inside block_on: goid() is 0 outside.
@@ -1969,6 +1975,8 @@ def procresize(nprocs: int) -> None:
 
 def gomaxprocs(n: int = 0) -> int:
     """``runtime.GOMAXPROCS``: return the previous setting; ``n > 0`` changes it."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"gomaxprocs: n must be an int, not {type(n).__name__}")
     prev = sched.gomaxprocs
     if n <= 0 or n == prev:
         return prev

@@ -171,10 +171,9 @@ def stack(all: bool = True) -> str:
     mp = tls.m
     gp = mp.curg if mp is not None else None
     frame = sys._getframe(1)
-    if gp is None:
-        if not all:
-            return ""
-        return goroutinedump()
+    if gp is None:  # a thread that runs no goroutine: only the others, if any
+        dump = goroutinedump() if all else ""
+        return dump if dump.strip() else ""
     if not all:
         return goroutinestack(gp, frame) + "\n"
     return goroutinedump(gp, frame)
@@ -184,6 +183,15 @@ def panicvalue(exc: BaseException) -> str:
     msg = str(exc)
     name = type(exc).__qualname__
     return f"{name}: {msg}" if msg else name
+
+
+def addpanicnote(gp: G, exc: BaseException) -> None:
+    """Attach ``panicnote`` to ``exc``, replacing the note of an earlier panic
+    of the same exception object (re-raised in a later goroutine or run)."""
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        notes[:] = [n for n in notes if not (n.startswith("panic: ") and "\ngoroutine " in n)]
+    exc.add_note(panicnote(gp, exc))
 
 
 def panicnote(gp: G, exc: BaseException) -> str:
