@@ -70,9 +70,10 @@ def test_panic_exits_2_with_go_style_text(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "panic: ValueError: boom" in r.stderr
     assert "goroutine 2 [running]:" in r.stderr
-    assert "created by prog.main in goroutine 1" in r.stderr
+    # FILE runs as module main: Go's package main.
+    assert "created by main.main in goroutine 1" in r.stderr
     # The goroutine's own frames, innermost first, and no Python traceback around them.
-    assert re.search(r"^goroutine 2 \[running\]:\nprog\.worker\(\.\.\.\)\n\t\S*prog\.py:4$",
+    assert re.search(r"^goroutine 2 \[running\]:\nmain\.worker\(\.\.\.\)\n\t\S*prog\.py:4$",
                      r.stderr, re.MULTILINE), r.stderr
     assert "Traceback" not in r.stderr
 
@@ -91,7 +92,7 @@ def test_deadlock_exits_2_with_dump(tmp_path: Path) -> None:
     assert lines[0] == "fatal error: all goroutines are asleep - deadlock!"
     assert lines[1] == ""
     assert lines[2] == "goroutine 1 [chan receive]:"
-    assert lines[3] == "prog.main(...)"
+    assert lines[3] == "main.main(...)"
 
 
 @pytest.mark.timeout(60)
@@ -111,3 +112,152 @@ def test_lifecycle_command() -> None:
         assert f" {step} " in r.stdout, step
     assert "(GREW)" not in r.stdout
     assert "goroutine switches more" in r.stdout
+
+
+@pytest.mark.timeout(60)
+def test_panic_with_suppressed_context_is_go_style(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        async def main():
+            try:
+                {}["k"]
+            except KeyError:
+                raise ValueError("clean") from None  # as gosched's own errors are raised
+    """)
+    r = gosched("run", str(path))
+    assert r.returncode == 2
+    assert r.stderr == ("panic: ValueError: clean\n\ngoroutine 1 [running]:\n"
+                        f"main.main(...)\n\t{path}:6\n"), r.stderr
+
+
+@pytest.mark.timeout(60)
+def test_panic_while_handling_others_lists_them_like_go(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        async def main():
+            try:
+                try:
+                    {}["k"]
+                except KeyError as e:
+                    raise LookupError("outer") from e
+            except LookupError:
+                raise ValueError("last")
+    """)
+    r = gosched("run", str(path))
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        "panic: KeyError: 'k' [recovered]\n"
+        "\tpanic: LookupError: outer [recovered]\n"
+        "\tpanic: ValueError: last\n"
+        "\n"
+        "goroutine 1 [running]:\n"
+        "main.main(...)\n"), r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.timeout(60)
+def test_file_named_after_a_stdlib_module(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import gosched
+        async def main():
+            await gosched.sleep(0.02)  # the runtime's timers and sysmon use the real time
+            print(__name__)
+    """, name="time.py")
+    r = gosched("run", str(path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "main\n"
+
+
+@pytest.mark.timeout(60)
+def test_a_main_guard_does_not_run_the_program_twice(tmp_path: Path) -> None:
+    """FILE is module ``main``, not ``__main__``: the guard that lets it run
+    under plain ``python`` too stays closed under ``gosched run``."""
+    path = program(tmp_path, """
+        import gosched
+        async def main():
+            print("main ran")
+        if __name__ == "__main__":
+            gosched.run(main)
+    """)
+    r = gosched("run", str(path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "main ran\n"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("args", [("run", "--gomaxprocs", "0"), ("run", "--gomaxprocs", "-1"),
+                                  ("run", "--schedtrace", "0"), ("run", "--schedtrace", "-5"),
+                                  ("lifecycle", "--gomaxprocs", "0")])
+def test_non_positive_counts_are_usage_errors(tmp_path: Path, args: tuple[str, ...]) -> None:
+    path = program(tmp_path, """
+        print("loaded")
+        async def main():
+            pass
+    """)
+    r = gosched(*args, *([str(path)] if args[0] == "run" else []))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith(f"usage: gosched {args[0]} "), r.stderr
+    assert f"error: argument {args[1]}: invalid positive value: '{args[2]}'" in r.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("where", "call", "rc", "err"), [
+    ("main", 'sys.exit("bye")', 1, "bye\n"), ("main", "sys.exit(3)", 3, ""),
+    ("main", "sys.exit()", 0, ""), ("goroutine", 'sys.exit("from g")', 1, "from g\n"),
+])
+def test_system_exit_does_what_python_does(tmp_path: Path, where: str, call: str, rc: int,
+                                           err: str) -> None:
+    path = program(tmp_path, f"""
+        import sys, gosched
+        async def worker():
+            {call}
+        async def main():
+            if "{where}" == "main":
+                {call}
+            gosched.go(worker)
+            await gosched.sleep(60)
+    """)
+    r = gosched("run", str(path))
+    assert (r.returncode, r.stderr) == (rc, err)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("ours", [("--gomaxprocs", "2"), ("--gomaxprocs", "2", "--")])
+def test_arguments_after_file_are_the_programs(tmp_path: Path, ours: tuple[str, ...]) -> None:
+    path = program(tmp_path, """
+        import sys
+        async def main():
+            print(sys.argv)
+    """)
+    tail = ["--", "-h", "--gomaxprocs", "3", "--"]
+    r = gosched("run", *ours, str(path), *tail)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == repr([str(path), *tail])
+
+
+@pytest.mark.timeout(60)
+def test_main_goexit_prints_no_empty_dump(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import gosched
+        async def main():
+            gosched.goexit()
+    """)
+    r = gosched("run", str(path))
+    assert r.returncode == 2
+    assert r.stderr == "fatal error: no goroutines (main called runtime.Goexit) - deadlock!\n"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("body", "report"), [
+    ("def main(:\n", ['  File "{}", line 1', "    def main(:", "             ^",
+                       "SyntaxError: invalid syntax"]),
+    ("import json\njson.loads('{')\n", ["Traceback (most recent call last):",
+                                          '  File "{}", line 2, in <module>']),
+])
+def test_error_in_file_shows_only_its_traceback(tmp_path: Path, body: str,
+                                                report: list[str]) -> None:
+    path = program(tmp_path, body)
+    r = gosched("run", str(path))
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[:len(report)] == [line.format(path) for line in report], r.stderr
+    assert "gosched" not in r.stderr.replace(str(tmp_path), ""), r.stderr

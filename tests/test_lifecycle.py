@@ -129,3 +129,93 @@ def test_execution_trace_file(tmp_path) -> None:
     starts = {e["id"] for e in events if e["ph"] == "s"}
     ends = {e["id"] for e in events if e["ph"] == "f"}
     assert starts and starts == ends  # every wakeup arrow lands on the run it caused
+
+
+def test_a_bad_trace_path_fails_before_the_program_runs(tmp_path) -> None:
+    ran = []
+
+    async def main() -> None:
+        ran.append(True)
+
+    with pytest.raises(FileNotFoundError):
+        gosched.run(main, trace=str(tmp_path / "no" / "such" / "dir" / "t.json"))
+    assert ran == []
+    assert gosched.run(main) is None  # and the next run is not locked out
+    assert ran == [True]
+
+
+def test_lifecycle_shows_gfget_when_it_reuses_a_dead_g() -> None:
+    async def main() -> None:
+        ch: Chan[int] = Chan()
+
+        async def worker() -> None:
+            await ch.send(1)
+
+        go(worker)
+        await ch.recv()
+        await gosched.sleep(0.001)  # the worker exits; its G goes to the free list
+        go(worker)
+        await ch.recv()
+
+    out = io.StringIO()
+    trace.install(trace.Lifecycle(out))
+    try:
+        gosched.run(main, gomaxprocs=1)
+    finally:
+        trace.uninstall()
+    steps = [line.split()[5] for line in out.getvalue().splitlines() if line.strip()]
+    assert "gfput" in steps
+    second_go = [i for i, name in enumerate(steps) if name == "newproc1"][1]
+    assert "gfget" in steps[second_go:second_go + 3], steps[second_go:second_go + 3]
+
+
+def test_tracing_leaves_nothing_behind_in_modules_imported_meanwhile() -> None:
+    """A module imported during a traced run (sysmon, lazily) binds the traced
+    wrappers by ``from .proc import ...``; uninstall must put those back too,
+    or later runs narrate steps nobody asked to see."""
+    import subprocess
+    import sys
+    import textwrap
+
+    program = textwrap.dedent("""
+        import sys
+        import gosched
+        from gosched.runtime import trace
+
+        async def main():
+            await gosched.sleep(0.01)
+
+        assert "gosched.runtime.sysmon" not in sys.modules
+        gosched.run(main, lifecycle=True)
+        wrapper = trace._wrap(lambda: None, "probe", trace.Sink()).__code__
+        left = [(name, attr) for name, mod in list(sys.modules.items())
+                if name.startswith("gosched")
+                for attr, val in vars(mod).items() if getattr(val, "__code__", None) is wrapper]
+        print(left or "clean")
+    """)
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip() == "clean"
+
+
+@pytest.mark.parametrize("gmp", [1, 2])
+def test_execution_trace_has_a_slice_for_a_sync_goroutine(tmp_path, gmp: int) -> None:
+    import json
+
+    def worker(ch: Chan[int]) -> None:
+        gosched.block_on(ch.send(gosched.goid()))
+
+    async def main() -> int:
+        ch: Chan[int] = Chan()
+        go(worker, ch)
+        goid = await ch.recv()
+        while gosched.num_goroutine() > 1:  # let the worker finish its run, not just its send
+            await gosched.sleep(0.001)
+        return goid
+
+    path = tmp_path / "trace.json"
+    goid = gosched.run(main, trace=str(path), gomaxprocs=gmp)
+    events = json.loads(path.read_text())["traceEvents"]
+    ends = [e["args"]["ended_by"] for e in events if e["ph"] == "X" and e["name"] == f"G{goid}"]
+    assert "goexit1" in ends, ends

@@ -1207,6 +1207,36 @@ def test_stack_of_a_parked_goroutine(gmp, wait_blocked):
     assert blocks[1] == expected
 
 
+def test_minutes_blocked_come_from_sysmon_stamps_and_end_when_the_goroutine_runs(
+        gmp, headers, wait_blocked):
+    """Go prints ", N minutes" once a block has been observed (by the GC; here
+    by sysmon's stamps), and execute resets the stamp: a goroutine that blocks
+    again after running starts from zero."""
+    from gosched.runtime.sysmon import stampwaitsince
+    from gosched.runtime.timers import nanotime
+
+    async def main():
+        ch, ack = Chan(), Chan()
+
+        async def waiter():
+            while True:
+                await ch.recv()
+                await ack.send(None)
+
+        go(waiter)
+        await wait_blocked("chan receive")
+        stampwaitsince(nanotime() - 150)  # as if sysmon had seen it blocked 2.5 minutes ago
+        before = headers(gosched.stack())
+        await ch.send(1)
+        await ack.recv()
+        await wait_blocked("chan receive")
+        return before, headers(gosched.stack())
+
+    before, after = gosched.run(main, gomaxprocs=gmp)
+    assert before == {1: "running", 2: "chan receive, 2 minutes"}
+    assert after == {1: "running", 2: "chan receive"}
+
+
 def test_stack_of_the_running_goroutine_has_only_its_own_frames(gmp):
     def helper():
         return gosched.stack(all=False)  # stack-call

@@ -591,6 +591,78 @@ def test_waitgroup_from_sync_goroutine(procs):
     assert run(main, procs) == "released"
 
 
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_go_done_on_return_and_goexit_not_on_panic(procs):
+    """Go 1.25's WaitGroup.Go re-panics without Done, so that Wait cannot let main return
+    before the panic ends the program; Done does come on a return and on Goexit."""
+
+    async def aboom():
+        raise ValueError("boom")
+
+    def boom():
+        raise ValueError("boom")
+
+    async def agoexit():
+        gosched.goexit()
+
+    async def main(wg, fn):
+        wg.go(fn)
+        await Chan().recv()  # the panic ends the program first
+
+    for fn in (boom, aboom):
+        wg = WaitGroup()
+        with pytest.raises(ValueError, match=r"^boom"):
+            run(main, procs, wg, fn)
+        wg.add(-1)  # done was not called: the counter is still 1
+
+    async def main2():
+        wg = WaitGroup()
+        wg.go(gosched.goexit)
+        wg.go(agoexit)
+        wg.go(lambda: None)
+        await wg.wait()
+        return "ok"
+
+    assert run(main2, procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_go_nil_and_coroutine_object(procs):
+    async def main():
+        wg = WaitGroup()
+        with pytest.raises(TypeError, match=r"^go of nil func value$"):
+            wg.go(None)
+        await wg.wait()  # the failed go added nothing
+        out = []
+
+        async def co(i):
+            out.append(i)
+
+        wg.go(co(1))  # a coroutine object, as gosched.go accepts
+        c = co(2)
+        with pytest.raises(TypeError, match=r"^go: arguments given with a coroutine object$"):
+            wg.go(c, 3)
+        assert c.cr_frame is None  # closed: no "never awaited" warning
+        await wg.wait()
+        return out
+
+    assert run(main, procs) == [1]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_add_bad_type_leaves_it_usable(procs):
+    async def main():
+        wg = WaitGroup()
+        with pytest.raises(TypeError, match=r"^WaitGroup.add: delta must be an int, not str$"):
+            wg.add("1")
+        wg.add(1)  # the lock was not left held
+        wg.done()
+        await wg.wait()
+        return "ok"
+
+    assert run(main, procs) == "ok"
+
+
 # ---------------------------------------------------------------------------
 # Once
 # ---------------------------------------------------------------------------
@@ -737,6 +809,33 @@ def test_cond_with_rlocker_deadlock_reason(procs):
     assert "goroutine 1 [sync.Cond.Wait]:" in deadlock_dump(main, procs)
 
 
+@pytest.mark.parametrize("procs", PROCS)
+def test_cond_wait_without_lock_does_not_swallow_a_signal(procs):
+    """wait takes its ticket before unlocking L; when unlock raises, the ticket is given
+    back, or the next signal would go to it and the real waiter would sleep for ever."""
+
+    async def main():
+        mu = Mutex()
+        cond = Cond(mu)
+        with pytest.raises(RuntimeError, match=r"^sync: unlock of unlocked mutex$"):
+            await cond.wait()
+        with pytest.raises(AttributeError):
+            await Cond(None).wait()
+        woke = Chan(1)
+
+        async def waiter():
+            async with mu:
+                await cond.wait()
+            await woke.send("woken")
+
+        go(waiter)
+        await until_blocked("sync.Cond.Wait")
+        cond.signal()
+        return await woke.recv()  # a lost signal would be a deadlock
+
+    assert run(main, procs) == "woken"
+
+
 # ---------------------------------------------------------------------------
 # Semaphore (x/sync/semaphore.Weighted)
 # ---------------------------------------------------------------------------
@@ -861,6 +960,27 @@ def test_semaphore_request_larger_than_size_blocks_forever(procs):
         await Semaphore(1).acquire(2)
 
     assert "goroutine 1 [chan receive (nil chan)]:" in deadlock_dump(main, procs)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_bad_types_leave_it_usable(procs):
+    async def main():
+        with pytest.raises(TypeError, match=r"^Semaphore: n must be an int, not NoneType$"):
+            Semaphore(None)
+        s = Semaphore(2)
+        with pytest.raises(TypeError, match=r"^Semaphore.acquire: k must be an int, not str$"):
+            await s.acquire("1")
+        with pytest.raises(TypeError, match=r"^Semaphore.try_acquire: k must be an int, not str$"):
+            s.try_acquire("1")
+        await s.acquire()  # the lock was not left held
+        with pytest.raises(TypeError, match=r"^Semaphore.release: k must be an int, not NoneType$"):
+            s.release(None)
+        s.release()
+        assert s.try_acquire(2)  # nothing leaked
+        s.release(2)
+        return "ok"
+
+    assert run(main, procs) == "ok"
 
 
 # ---------------------------------------------------------------------------
@@ -991,6 +1111,122 @@ def test_errgroup_limit(procs):
         2, "errgroup: modify limit while 2 goroutines in the group are still active")
 
 
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_limit_starts_functions_in_go_order(procs):
+    """Go's Go blocks at the limit, so functions start in call order; ours queues them in
+    that order, starts no goroutine for them until they have a slot, and try_go does not
+    jump the queue."""
+
+    async def main():
+        g = ErrGroup()
+        g.set_limit(1)
+        order = []
+
+        async def af(i):
+            order.append(i)
+            await gosched.sleep(0)
+
+        def sf(i):
+            order.append(i)
+
+        for i in range(8):
+            g.go(af if i % 2 else sf, i)
+        assert await g.wait() is None
+        first = list(order)
+
+        order.clear()
+        release = Chan()
+
+        async def held(i):
+            await release.recv()
+            order.append(i)
+
+        g.go(held, "a")
+        g.go(held, "b")
+        assert not g.try_go(held, "c")  # a slot taken and one function queued
+        c = held("d")
+        assert not g.try_go(c)
+        assert c.cr_frame is None  # refused, so closed: no "never awaited" warning
+        release.close()
+        assert await g.wait() is None
+        second = list(order)
+
+        g.set_limit(2)
+        order.clear()
+        while gosched.num_goroutine() > 1:  # the goroutines above may still be exiting
+            await gosched.sleep(0.0005)
+        for i in range(100):
+            g.go(held, i)
+        live = gosched.num_goroutine()  # main and the two holding a slot
+        assert await g.wait() is None
+        return first, second, live, sorted(order) == list(range(100))
+
+    assert run(main, procs) == (list(range(8)), ["a", "b"], 3, True)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_set_limit_negative_and_queued(procs):
+    """Go's SetLimit(n < 0) drops the limit before it checks for active goroutines; the
+    check counts slots taken (len(g.sem)), not functions waiting for one."""
+
+    async def main():
+        g = ErrGroup()
+        g.set_limit(1)
+        release = Chan()
+        ran = []
+
+        async def work(i):
+            await release.recv()
+            ran.append(i)
+
+        g.go(work, 0)
+        g.go(work, 1)  # queued
+        g.set_limit(-1)  # no limit: the queued function starts too
+        await until_blocked("chan receive", 2)
+        g.set_limit(2)  # 0 and 1 hold no slot of this limit
+        for i in range(2, 5):
+            g.go(work, i)  # 2 and 3 run, 4 waits
+        await until_blocked("chan receive", 4)
+        with pytest.raises(RuntimeError) as ei:
+            g.set_limit(3)
+        release.close()
+        assert await g.wait() is None
+
+        g.set_limit(0)
+        g.go(ran.append, 5)  # can never start under this limit
+        assert not g.try_go(ran.append, 6)
+        g.set_limit(1)  # nothing holds a slot: allowed, and 5 starts
+        assert await g.wait() is None
+        return str(ei.value), sorted(ran)
+
+    assert run(main, procs) == (
+        "errgroup: modify limit while 2 goroutines in the group are still active",
+        [0, 1, 2, 3, 4, 5])
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_go_nil_and_coroutine_object(procs):
+    async def main():
+        g = ErrGroup()
+        with pytest.raises(TypeError, match=r"^go of nil func value$"):
+            g.go(None)
+        with pytest.raises(TypeError, match=r"^go of nil func value$"):
+            g.try_go(None)
+        with pytest.raises(TypeError, match=r"^ErrGroup.set_limit: n must be an int, not str$"):
+            g.set_limit("1")
+        out = []
+
+        async def co(i):
+            out.append(i)
+
+        g.go(co(1))
+        assert g.try_go(co(2))
+        assert await g.wait() is None
+        return sorted(out)
+
+    assert run(main, procs) == [1, 2]
+
+
 # ---------------------------------------------------------------------------
 # The runtime semaphore
 # ---------------------------------------------------------------------------
@@ -1032,6 +1268,40 @@ def test_sema_fifo_and_handoff(procs):
         return order
 
     assert run(main, procs) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_notifylist_abandoned_ticket_passes_its_notification_on(procs):
+    """A ticket given back after it was notified hands the notification to the next
+    ticket; one given back before is passed over by signal and broadcast."""
+
+    async def main():
+        l = sema.notifyList()
+        woke = Chan(3)
+
+        async def waiter(i):
+            t = sema.notifyListAdd(l)
+            await sema.notifyListWait(l, t)
+            await woke.send(i)
+
+        t0 = sema.notifyListAdd(l)
+        go(waiter, 1)
+        await until_blocked("sync.Cond.Wait")
+        sema.notifyListNotifyOne(l)  # goes to t0, whose holder will not wait
+        sema.notifyListAbandon(l, t0)  # so to waiter 1 instead
+        got = [await woke.recv()]
+        t2 = sema.notifyListAdd(l)
+        sema.notifyListAbandon(l, t2)  # not notified yet: skipped
+        for i in (3, 4):
+            go(waiter, i)
+            await until_blocked("sync.Cond.Wait", i - 2)
+        sema.notifyListNotifyOne(l)
+        got.append(await woke.recv())
+        sema.notifyListNotifyAll(l)
+        got.append(await woke.recv())
+        return got, l.waiters
+
+    assert run(main, procs) == ([1, 3, 4], {})
 
 
 # ---------------------------------------------------------------------------

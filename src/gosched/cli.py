@@ -10,17 +10,18 @@ prints every goroutine and exits with status 2.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from . import run as gorun
 from .runtime.proc import Deadlock, FatalError
+from .runtime.traceback import panicvalue
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,26 +32,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return benchmain(argv[1:])
     parser = argparse.ArgumentParser(prog="gosched", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="run FILE's main() as goroutine 1")
-    r.add_argument("--gomaxprocs", type=int, metavar="N")
+    r = sub.add_parser("run", help="run FILE's main() as goroutine 1", usage=(
+        "%(prog)s [-h] [--gomaxprocs N] [--lifecycle] [--trace FILE] [--schedtrace MS] "
+        "FILE.py [ARGS...]"))
+    r.add_argument("--gomaxprocs", type=positive, metavar="N")
     r.add_argument("--lifecycle", action="store_true", help="narrate every scheduler step")
     r.add_argument("--trace", metavar="FILE", help="write an execution trace (Perfetto)")
-    r.add_argument("--schedtrace", type=int, metavar="MS", help="print SCHED lines every MS ms")
-    r.add_argument("file", metavar="FILE.py")
-    r.add_argument("args", nargs=argparse.REMAINDER)
+    r.add_argument("--schedtrace", type=positive, metavar="MS",
+                   help="print SCHED lines every MS ms")
+    # One REMAINDER for FILE and ARGS: a positional FILE would swallow a "--" that follows it.
+    r.add_argument("command", nargs=argparse.REMAINDER, metavar="FILE.py [ARGS...]")
     lc = sub.add_parser("lifecycle", help="narrate a small program's goroutines, step by step")
-    lc.add_argument("--gomaxprocs", type=int, default=1, metavar="N")
+    lc.add_argument("--gomaxprocs", type=positive, default=1, metavar="N")
     sub.add_parser("bench", help="run the benchmark suite (see gosched bench --help)")
     ns = parser.parse_args(argv)
     if ns.cmd == "lifecycle":
         from .lifecycle import main as lifecyclemain
 
         return lifecyclemain(ns.gomaxprocs)
+    if ns.command[:1] == ["--"]:  # a "--" before FILE ends gosched's options, not FILE's
+        del ns.command[0]
+    if not ns.command:
+        r.error("the following arguments are required: FILE.py")
     return runfile(ns)
 
 
+def positive(s: str) -> int:
+    """The type of counts and periods: argparse reports ``invalid positive value: '0'``."""
+    if (n := int(s)) < 1:
+        raise ValueError(s)
+    return n
+
+
 def runfile(ns: argparse.Namespace) -> int:
-    path = Path(ns.file)
+    path = Path(ns.command[0])
     if not path.is_file():
         print(f"gosched run: {path}: no such file", file=sys.stderr)
         return 1
@@ -58,9 +73,28 @@ def runfile(ns: argparse.Namespace) -> int:
         godebug = [p for p in os.environ.get("GODEBUG", "").split(",") if p]
         os.environ["GODEBUG"] = ",".join([*godebug, f"schedtrace={ns.schedtrace}"])
     os.environ.setdefault("GOSCHED_BLOCKPROF", "100")
-    sys.argv = [str(path), *ns.args]
+    sys.argv = [str(path), *ns.command[1:]]
     sys.path.insert(0, str(path.resolve().parent))
-    module = loadmain(path)
+    previous = sys.modules.get("main")
+    try:
+        return runmain(path, ns)
+    finally:  # for a caller in this process (the tests), as runpy restores __main__
+        if previous is None:
+            sys.modules.pop("main", None)
+        else:
+            sys.modules["main"] = previous
+
+
+def runmain(path: Path, ns: argparse.Namespace) -> int:
+    filename = os.path.abspath(path)
+    try:
+        module = loadmain(filename)
+    except Exception as e:  # Python's report of FILE's error, from FILE's frames down
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+            tb = tb.tb_next
+        traceback.print_exception(e.with_traceback(tb))
+        return 1
     fn = getattr(module, "main", None)
     if not callable(fn):
         print(f"gosched run: {path} has no main function", file=sys.stderr)
@@ -69,33 +103,65 @@ def runfile(ns: argparse.Namespace) -> int:
     try:
         gorun(fn, gomaxprocs=ns.gomaxprocs, lifecycle=ns.lifecycle, trace=ns.trace)
     except (Deadlock, FatalError) as e:
-        sys.stderr.write(f"fatal error: {e}\n\n{e.dump}")
+        dump = f"\n{e.dump}" if e.dump.strip() else ""  # after main's Goexit there may be none
+        sys.stderr.write(f"fatal error: {e}\n{dump}")
         return 2
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except SystemExit:
+        raise  # Python's exit: the status, or the message on stderr and status 1
     except KeyboardInterrupt:
         sys.stderr.write("signal: interrupt\n")
         return 2
     except BaseException as e:
         notes = [n for n in getattr(e, "__notes__", ()) if n.startswith("panic: ")]
-        if notes and e.__cause__ is None and e.__context__ is None:
-            sys.stderr.write(notes[0] + "\n")  # Go's report, and only it
-        else:  # a chained exception: Python's report keeps the whole chain
+        if notes:
+            sys.stderr.write(printpanics(e, notes[0]))
+        else:  # not a goroutine's panic (the run could not start): Python's report
             traceback.print_exception(e)
         return 2
     return 0
 
 
-def loadmain(path: Path) -> Any:
-    """Import FILE as a module named after it (a Go program's package is ``main``)."""
-    name = path.stem if path.stem.isidentifier() else "main"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"gosched run: cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+def loadmain(filename: str) -> ModuleType:
+    """Run FILE's top level as module ``main``: Go's package main, so dumps read
+    ``main.worker(...)`` as Go's do.
+
+    Not ``__main__``: a FILE that guards ``gosched.run(main)`` with
+    ``if __name__ == "__main__"`` (to run under plain ``python`` too) would
+    start its program while loading. Not FILE's stem either: a FILE named
+    time.py, registered as ``time``, took ``time.sleep`` from the runtime.
+    FILE stays registered for the whole run, so its classes pickle and its
+    string annotations resolve.
+    """
+    module = ModuleType("main")
+    module.__file__ = filename
+    sys.modules["main"] = module
+    exec(compile(Path(filename).read_bytes(), filename, "exec"), vars(module))
     return module
+
+
+def printpanics(exc: BaseException, note: str) -> str:
+    """Go's ``printpanics``: the exceptions ``exc`` was raised while handling come
+    first, each ``[recovered]``, then ``exc``'s report; each after the first is
+    indented by a tab::
+
+        panic: ZeroDivisionError: division by zero [recovered]
+        \tpanic: ValueError: chained
+
+        goroutine 1 [running]:
+
+    The chain is the one Python would print (``raise ... from None`` hides it).
+    """
+    earlier, seen = [], {id(exc)}
+    while (exc := _chained(exc)) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        earlier.append(f"panic: {panicvalue(exc)} [recovered]")
+    return "\n\t".join([*reversed(earlier), note]) + "\n"
+
+
+def _chained(exc: BaseException) -> BaseException | None:
+    if exc.__cause__ is not None or exc.__suppress_context__:
+        return exc.__cause__
+    return exc.__context__
 
 
 def _sigquit(signum: int, frame: Any) -> None:

@@ -51,25 +51,30 @@ Panics are exceptions: misuse raises ``RuntimeError`` with Go's message and,
 unlike Go (where these are fatal or leave the word corrupted), leaves the
 primitive as it was.
 
+Arguments are checked before any lock is taken: a TypeError raised inside a
+critical section would leave the lock held and the primitive wedged.
+
 Semaphore and ErrGroup follow x/sync: a weighted semaphore is a lock, a
 count and a FIFO of waiters, each parked on a channel of its own so that it
 can also wait for a context; an ErrGroup is a WaitGroup, a first error, and
-a semaphore for its limit.
+for its limit a count of running functions and a FIFO of those waiting for a
+slot.
 """
 
 from __future__ import annotations
 
 import inspect
+import operator
 import threading
 import types
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Protocol
 
 from .chan import Chan, nilchan
 from .context import Context, with_cancel
 from .runtime.lock_token import lock2, tokenacquire, tokenlock, tokenrelease
-from .runtime.proc import block_on, go
+from .runtime.proc import Goexit, go
 from .runtime.runtime2 import (
     waitReasonSyncMutexLock,
     waitReasonSyncRWMutexLock,
@@ -79,6 +84,7 @@ from .runtime.runtime2 import (
 from .runtime.sema import (
     Sema,
     notifyList,
+    notifyListAbandon,
     notifyListAdd,
     notifyListNotifyAll,
     notifyListNotifyOne,
@@ -103,6 +109,39 @@ def _ready() -> Generator[Any, Any, None]:
 _DONE = _ready()
 for _ in _DONE:
     pass
+
+
+def _int(x: Any, what: str) -> int:
+    """``x`` as an int (``operator.index``), with a TypeError that names ``what``."""
+    try:
+        return operator.index(x)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, not {type(x).__name__}") from None
+
+
+def _gofunc(fn: Any, args: tuple) -> tuple[Callable[..., Any], tuple]:
+    """What a group's ``go`` runs for ``fn(*args)``, checked at the call as ``gosched.go``
+    does: a coroutine object (which ``go`` accepts) is awaited by ``_await``."""
+    if callable(fn):
+        return fn, args
+    if fn is None:
+        raise TypeError("go of nil func value")
+    if not inspect.isawaitable(fn):
+        raise TypeError(f"go: {fn!r} is not callable")
+    if args:
+        _discard(fn)
+        raise TypeError("go: arguments given with a coroutine object")
+    return _await, (fn,)
+
+
+async def _await(aw: Awaitable[Any]) -> Any:
+    return await aw
+
+
+def _discard(aw: Any) -> None:
+    """Close a coroutine that will never run: no "never awaited" warning."""
+    if inspect.iscoroutine(aw) or isinstance(aw, types.GeneratorType):
+        aw.close()
 
 
 class Locker(Protocol):
@@ -431,6 +470,8 @@ class WaitGroup:
 
     def add(self, delta: int) -> None:
         """Add ``delta`` (may be negative) to the counter; at zero, release the waiters."""
+        if type(delta) is not int:
+            delta = _int(delta, "WaitGroup.add: delta")
         lk = self._lk
         try:
             lk.pop()  # acquire (see runtime/lock_token)
@@ -492,7 +533,10 @@ class WaitGroup:
 
     def go(self, fn: Callable[..., Any], *args: Any) -> None:
         """Go's ``WaitGroup.Go``: ``add(1)``, then run ``fn(*args)`` in a goroutine that calls
-        ``done()`` when it returns. ``fn`` may be async or plain, like ``gosched.go``."""
+        ``done()`` when it returns or calls ``goexit``, but not when it raises: the panic
+        ends the program, and ``wait`` must not let it end first. ``fn`` may be async,
+        plain, or a coroutine object, like ``gosched.go``'s."""
+        fn, args = _gofunc(fn, args)
         self.add(1)
         if _isasync(fn):
             go(_wgAsync, self, fn, args)
@@ -511,14 +555,16 @@ def _isasync(fn: Any) -> bool:
 async def _wgAsync(wg: WaitGroup, fn: Callable[..., Any], args: tuple) -> None:
     try:
         await fn(*args)
-    finally:
+    except Goexit:
         wg.done()
+        raise
+    wg.done()
 
 
 def _wgSync(wg: WaitGroup, fn: Callable[..., Any], args: tuple) -> Any:
     try:
         r = fn(*args)
-    except BaseException:
+    except Goexit:
         wg.done()
         raise
     if inspect.isawaitable(r):
@@ -597,8 +643,15 @@ class Cond:
 
         Wakeups can come for other reasons too: check the condition in a loop.
         """
+        # The ticket comes first, so that a signal between unlock and the wait
+        # is not lost.
         t = notifyListAdd(self._notify)
-        self.L.unlock()
+        try:
+            self.L.unlock()
+        except BaseException:
+            # Not waiting after all (L was not held): no signal may be spent on us.
+            notifyListAbandon(self._notify, t)
+            raise
         await notifyListWait(self._notify, t)
         await self.L.lock()
 
@@ -626,7 +679,7 @@ class Semaphore:
     __slots__ = ("_cur", "_mu", "_size", "_waiters")
 
     def __init__(self, n: int) -> None:
-        self._size = n
+        self._size = _int(n, "Semaphore: n")
         self._mu = threading.Lock()
         self._cur = 0  # guarded by _mu: the weight held
         # guarded by _mu: a waiter's ready channel -> its weight, in arrival order
@@ -639,6 +692,8 @@ class Semaphore:
         is raised and nothing is acquired. A request larger than the size
         waits for ``ctx`` (forever without one), as in Go.
         """
+        if type(k) is not int:
+            k = _int(k, "Semaphore.acquire: k")
         if ctx is None:
             mu = self._mu
             mu.acquire()
@@ -699,6 +754,8 @@ class Semaphore:
 
     def try_acquire(self, k: int = 1) -> bool:
         """Acquire weight ``k`` without waiting; False (nothing acquired) if it can't."""
+        if type(k) is not int:
+            k = _int(k, "Semaphore.try_acquire: k")
         with self._mu:
             ok = self._size - self._cur >= k and not self._waiters
             if ok:
@@ -707,6 +764,8 @@ class Semaphore:
 
     def release(self, k: int = 1) -> None:
         """Release weight ``k``; ``RuntimeError`` if that is more than is held."""
+        if type(k) is not int:
+            k = _int(k, "Semaphore.release: k")
         mu = self._mu
         mu.acquire()
         cur = self._cur - k
@@ -754,20 +813,30 @@ class ErrGroup:
     failing function does not panic the program. ``set_limit(n)`` caps the
     number of functions running at once.
 
-    Unlike Go's ``Go``, ``go`` never blocks its caller (it is not a coroutine):
-    when the limit is reached the new goroutine waits for a slot before it
-    calls ``fn``, slots going out in ``go`` order. ``try_go`` starts nothing
-    at the limit, as in Go.
+    At the limit, Go's ``Go`` blocks its caller until a slot is free. Our
+    ``go`` cannot block (it is not a coroutine), so it queues ``fn`` instead,
+    and returns: each function that finishes hands its slot to the oldest
+    queued one, which starts then in a new goroutine. Functions therefore
+    start in ``go`` order, as Go's blocked callers would, and no goroutine
+    exists for a function until it has a slot. ``wait`` waits for the queued
+    functions too. ``try_go`` starts nothing while the running and queued
+    functions fill the limit, as in Go.
     """
 
-    __slots__ = ("_active", "_cancel", "_err", "_mu", "_sem", "_wg")
+    __slots__ = ("_active", "_cancel", "_err", "_gen", "_limit", "_mu", "_queue", "_wg")
 
     def __init__(self) -> None:
-        self._wg = WaitGroup()
+        self._wg = WaitGroup()  # counts queued functions as well as running ones
         self._mu = threading.Lock()
         self._err: Exception | None = None  # guarded by _mu: the first exception
-        self._sem: Semaphore | None = None  # guarded by _mu: the limit, if any
-        self._active = 0  # guarded by _mu: goroutines started under the limit, not yet done
+        self._limit = -1  # guarded by _mu: functions allowed to run at once; -1: no limit
+        self._active = 0  # guarded by _mu: functions holding a slot (Go's len(g.sem))
+        # guarded by _mu: functions waiting for a slot, in go order; not empty
+        # only while the slots are all taken
+        self._queue: deque[tuple[Callable[..., Any], tuple]] = deque()
+        # guarded by _mu: bumped by set_limit, so that a function frees a slot
+        # only of the limit it took it under
+        self._gen = 0
         self._cancel: Callable[[], None] | None = None  # set before any go, then read-only
 
     @classmethod
@@ -780,7 +849,7 @@ class ErrGroup:
         return g, ctx
 
     async def wait(self) -> Exception | None:
-        """Wait for every function started with ``go``; return the first exception, if any."""
+        """Wait for every function started or queued by ``go``; return the first exception."""
         await self._wg.wait()
         if self._cancel is not None:
             self._cancel()
@@ -788,75 +857,97 @@ class ErrGroup:
             return self._err
 
     def go(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` (async or plain) in a new goroutine of the group."""
-        with self._mu:
-            sem = self._sem
-            if sem is not None:
-                self._active += 1
-        self._start(fn, args, sem, False)
+        """Run ``fn(*args)`` (async, plain or a coroutine object) in a new goroutine of the
+        group, now if the limit allows it, else once a slot is free."""
+        fn, args = _gofunc(fn, args)
+        # Before the function is queued: a goroutine may start it and finish at once.
+        self._wg.add(1)
+        mu = self._mu
+        mu.acquire()
+        limit = self._limit
+        if limit < 0:
+            gen = None
+        elif self._active < limit:
+            self._active += 1
+            gen = self._gen
+        else:
+            self._queue.append((fn, args))
+            mu.release()
+            return
+        mu.release()
+        self._start(fn, args, gen)
 
     def try_go(self, fn: Callable[..., Any], *args: Any) -> bool:
         """Like ``go``, but only if the limit allows it to start now; returns whether it did."""
+        fn, args = _gofunc(fn, args)
         with self._mu:
-            sem = self._sem
-            if sem is not None:
-                if not sem.try_acquire():
-                    return False
+            limit = self._limit
+            full = 0 <= limit <= self._active  # a queue means the slots are all taken
+            if limit < 0:
+                gen = None
+            elif not full:
                 self._active += 1
-        self._start(fn, args, sem, True)
+                gen = self._gen
+        if full:
+            if fn is _await:
+                _discard(args[0])
+            return False
+        self._wg.add(1)
+        self._start(fn, args, gen)
         return True
 
     def set_limit(self, n: int) -> None:
-        """Limit the group to ``n`` functions running at once (``n < 0``: no limit)."""
+        """Limit the group to ``n`` functions running at once (``n < 0``: no limit).
+
+        Queued functions start as far as the new limit allows. Go forbids a new
+        limit while functions hold slots of the old one, but not removing it.
+        """
+        n = _int(n, "ErrGroup.set_limit: n")
         with self._mu:
-            # Go counts the slots taken. Its Go takes the slot before it returns,
-            # so every goroutine started counts, up to the limit; beyond it, Go's
-            # callers would still be blocked in Go.
-            if self._sem is not None and self._active:
-                held = min(self._active, self._sem._size)
+            if n >= 0 and self._active:
                 raise RuntimeError(
-                    f"errgroup: modify limit while {held} goroutines in the group "
+                    f"errgroup: modify limit while {self._active} goroutines in the group "
                     "are still active"
                 )
-            self._sem = None if n < 0 else Semaphore(n)
+            # Functions still running keep their old slots, which count for nothing now.
+            self._gen += 1
+            self._limit = n
+            q = self._queue
+            k = len(q) if n < 0 else min(n, len(q))
+            start = [q.popleft() for _ in range(k)]
+            self._active = 0 if n < 0 else k
+            gen = None if n < 0 else self._gen
+        for fn, args in start:
+            self._start(fn, args, gen)
 
-    def _start(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
-               held: bool) -> None:
-        self._wg.add(1)
+    def _start(self, fn: Callable[..., Any], args: tuple, gen: int | None) -> None:
+        """Start ``fn(*args)``, holding a slot of generation ``gen`` (None: no limit)."""
         if _isasync(fn):
-            go(self._runAsync, fn, args, sem, held)
+            go(self._runAsync, fn, args, gen)
         else:
-            go(self._runSync, fn, args, sem, held)
+            go(self._runSync, fn, args, gen)
 
-    async def _runAsync(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
-                        held: bool) -> None:
-        if sem is not None and not held:
-            await sem.acquire()
+    async def _runAsync(self, fn: Callable[..., Any], args: tuple, gen: int | None) -> None:
         try:
             await fn(*args)
         except Exception as e:
             self._error(e)
         finally:
-            self._done(sem)
+            self._done(gen)
 
-    def _runSync(self, fn: Callable[..., Any], args: tuple, sem: Semaphore | None,
-                 held: bool) -> Any:
-        if sem is not None and not held:
-            aw = sem.acquire()
-            if aw is not _DONE:  # only a wait is worth block_on's handing off the P
-                block_on(aw)
+    def _runSync(self, fn: Callable[..., Any], args: tuple, gen: int | None) -> Any:
         try:
             r = fn(*args)
         except Exception as e:
             self._error(e)
             r = None
         except BaseException:
-            self._done(sem)
+            self._done(gen)
             raise
         if inspect.isawaitable(r):
             # Returning a coroutine turns this goroutine async (see _wgSync).
-            return self._runAsync(_identity, (r,), sem, True)
-        self._done(sem)
+            return self._runAsync(_identity, (r,), gen)
+        self._done(gen)
         return None
 
     def _error(self, e: Exception) -> None:
@@ -867,9 +958,19 @@ class ErrGroup:
         if first and self._cancel is not None:
             self._cancel()
 
-    def _done(self, sem: Semaphore | None) -> None:
-        if sem is not None:
-            sem.release()
-            with self._mu:
-                self._active -= 1
+    def _done(self, gen: int | None) -> None:
+        if gen is not None:
+            mu = self._mu
+            mu.acquire()
+            if gen == self._gen:
+                if self._queue:
+                    # The slot goes straight to the oldest queued function.
+                    fn, args = self._queue.popleft()
+                    mu.release()
+                    self._start(fn, args, gen)
+                else:
+                    self._active -= 1
+                    mu.release()
+            else:
+                mu.release()
         self._wg.done()

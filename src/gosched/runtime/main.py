@@ -69,8 +69,9 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
     with _runlock:
         if sched.running:
             raise RuntimeError("gosched.run: a runtime is already running in this process")
+        sinks = _maketracers(lifecycle, trace)  # a bad trace path raises here, before the run
         m0 = schedinit(procs)
-    sinks = _starttracers(lifecycle, trace)
+    _installtracers(sinks)
     gcstate = _gcenter()
     sigstate = _siginstall()
     try:
@@ -178,17 +179,20 @@ def _ong0(mp: Any) -> bool:
     return mp.curg is None
 
 
-def _starttracers(lifecycle: bool, path: Any) -> list[_trace.Sink]:
+def _maketracers(lifecycle: bool, path: Any) -> list[_trace.Sink]:
     sinks: list[_trace.Sink] = []
     if lifecycle:
         sinks.append(_trace.Lifecycle())
     if path is not None:
         sinks.append(_trace.ExecTrace(path))
+    return sinks
+
+
+def _installtracers(sinks: list[_trace.Sink]) -> None:
     if len(sinks) == 1:
         _trace.install(sinks[0])
     elif sinks:
         _trace.install(_Tee(sinks))
-    return sinks
 
 
 class _Tee(_trace.Sink):
@@ -205,12 +209,18 @@ class _Tee(_trace.Sink):
 
 
 def _stoptracers(sinks: list[_trace.Sink]) -> None:
+    """Turn tracing off and write the trace file. A failed write is reported on
+    stderr, not raised: it must not hide how the program ended, nor keep ``run``
+    from finishing its cleanup."""
     if not sinks:
         return
     _trace.uninstall()
     for s in sinks:
         if isinstance(s, _trace.ExecTrace):
-            s.write()
+            try:
+                s.write()
+            except Exception as e:
+                print(f"gosched: writing the execution trace failed: {e}", file=sys.stderr)
 
 
 def _gcenter() -> tuple:

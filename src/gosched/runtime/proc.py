@@ -276,9 +276,11 @@ def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
     the G from its goid cache: the P, or without one the M (owner-only too).
     """
     free = pp.gFree if pp is not None else None
-    if free:
+    if _trace.sink is not None:  # a trace always shows gfget
+        newg = gfget(pp) or malg()
+    elif free:
         newg = free.pop()
-    elif sched.gFree or _trace.sink is not None:  # a trace always shows gfget
+    elif sched.gFree:
         newg = gfget(pp) or malg()
     else:
         # Both free lists are empty, as for a loop of go statements: gfget
@@ -493,6 +495,7 @@ def schedule(mp: M) -> None:
             lease = mp.lease
             if coro is not None:
                 gp.atomicstatus = _Grunning
+                gp.waitsince = 0.0  # a block sysmon stamped is over
                 lease.append(mp)  # from here until we pop it back, the P may be retaken
                 try:
                     req = coro.send(gp.param)  # gogo
@@ -507,6 +510,8 @@ def schedule(mp: M) -> None:
             try:
                 lease.pop()
             except IndexError:
+                if s is not None:
+                    mcallnarrate(s, req[0], gp, req)
                 gp = lostp(mp, gp, req, lease)
                 if gp is _EXIT:
                     return
@@ -1353,6 +1358,7 @@ def exitsyscall_g0(mp: M, pp: P, gp: G) -> None:
     pp.status = _Prunning
     pp.syscalltick += 1
     gp.atomicstatus = _Grunning
+    gp.waitsince = 0.0
 
 
 def runsync(gp: G) -> tuple:
@@ -1385,6 +1391,7 @@ def becomeasync_m(mp: M, gp: G, req: tuple) -> G | None:
     return None
 
 
+@narrated
 def handoffsyncg(mp: M, gp: G) -> G | None:
     """M0 does not run sync goroutines (other than main): it must stay free to end ``run``.
 
@@ -1426,6 +1433,7 @@ def entersyscall(mp: M, gp: G) -> P | None:
 
 def exitsyscall(mp: M, gp: G, pp: P | None) -> bool:
     """Go's ``exitsyscallfast``: reclaim the P we entered with, if sysmon left it to us."""
+    gp.waitsince = 0.0
     if pp is None:
         return False
     lease = mp.lease
@@ -1628,6 +1636,7 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
                 exc = RuntimeError("block_on: the gosched runtime has stopped")
                 continue
             gp.atomicstatus = _Gsyscall
+            gp.waitsince = 0.0
             value = gp.param
         elif fn is gosched_m:
             time.sleep(0)

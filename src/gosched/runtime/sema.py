@@ -59,7 +59,11 @@ the ticket the next waiter takes, ``notify`` the next ticket to be notified.
 A waiter takes a ticket before releasing the Cond's lock and parks only if its
 ticket has not been notified by then, so a signal between the two is never
 lost. Its waiters are a dict from ticket to sudog: ``notifyListNotifyOne``
-finds the notified ticket in O(1) where Go scans a list.
+finds the notified ticket in O(1) where Go scans a list. A ticket whose holder
+will not wait after all (``Cond.wait`` whose unlock raised, a Go panic that
+Python lets the caller catch) is given back with ``notifyListAbandon``: its
+entry is ``abandoned``, and a notification skips it for the next ticket, so
+that no signal is spent on a goroutine that is not waiting.
 """
 
 from __future__ import annotations
@@ -218,6 +222,10 @@ def unqueue(s: list[Any]) -> None:
     s[SEMA_QUEUED] = False
 
 
+# The waiters entry of a ticket given back by notifyListAbandon.
+abandoned: list[Any] = [None]
+
+
 class notifyList:
     """Go's ``notifyList``: the waiters of a sync.Cond. All fields are guarded by ``lock``."""
 
@@ -227,7 +235,7 @@ class notifyList:
         self.lock = threading.Lock()
         self.wait = 0  # ticket of the next waiter
         self.notify = 0  # ticket of the next waiter to be notified
-        self.waiters: dict[int, list[Any]] = {}  # ticket -> parked sudog
+        self.waiters: dict[int, list[Any]] = {}  # ticket -> parked sudog, or abandoned
 
 
 def notifyListAdd(l: notifyList) -> int:
@@ -236,6 +244,17 @@ def notifyListAdd(l: notifyList) -> int:
         t = l.wait
         l.wait = t + 1
     return t
+
+
+def notifyListAbandon(l: notifyList, t: int) -> None:
+    """Give back ticket ``t``, which its holder will not wait on after all."""
+    with l.lock:
+        if t >= l.notify:
+            l.waiters[t] = abandoned  # notifyListNotifyOne passes over it
+            return
+    # Already notified: pass that on, or the signal would be lost. If it was a
+    # broadcast, the next waiter is woken for nothing, which Cond allows.
+    notifyListNotifyOne(l)
 
 
 @types.coroutine
@@ -276,7 +295,8 @@ def notifyListNotifyAll(l: notifyList) -> None:
         waiters = l.waiters
         l.waiters = {}
         l.notify = l.wait
-    readyglist([s[SEMA_G] for s in waiters.values()])  # in ticket order: dicts keep it
+    # In ticket order: dicts keep it.
+    readyglist([s[SEMA_G] for s in waiters.values() if s is not abandoned])
 
 
 def notifyListNotifyOne(l: notifyList) -> None:
@@ -286,10 +306,13 @@ def notifyListNotifyOne(l: notifyList) -> None:
     park itself once it sees the new notify number.
     """
     with l.lock:
-        t = l.notify
-        if t == l.wait:
-            return
-        l.notify = t + 1
-        s = l.waiters.pop(t, None)
+        while True:
+            t = l.notify
+            if t == l.wait:
+                return
+            l.notify = t + 1
+            s = l.waiters.pop(t, None)
+            if s is not abandoned:
+                break
     if s is not None:
         goready(s[SEMA_G])

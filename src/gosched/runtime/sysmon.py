@@ -89,6 +89,10 @@ def sysmon(mp: M) -> None:
             with sched.lock:
                 sched.deadlockdeferred = False
                 checkdead()
+        if now - laststamp >= STAMP_PERIOD:  # before a deep sleep too: idle programs block longest
+            laststamp = now
+            with sched.sysmonlock:
+                stampwaitsince(now)
         allidle = sched.gcwaiting or sched.npidle == sched.gomaxprocs
         if schedtrace <= 0 and allidle and not hogging() and deepsleep(now):
             idle = 0
@@ -105,9 +109,6 @@ def sysmon(mp: M) -> None:
                 idle += 1
             if blockprof:
                 reportblocks(now, blockprof, out, blocks)
-            if now - laststamp >= STAMP_PERIOD:
-                laststamp = now
-                stampwaitsince(now)
             if schedtrace > 0 and lasttrace + schedtrace / 1e3 <= now:
                 lasttrace = now
                 print(schedtracetext(scheddetail > 0, now), end="", file=out, flush=True)

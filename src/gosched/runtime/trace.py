@@ -82,7 +82,7 @@ class Sink:
         self.event(name, "(" + ", ".join(p for p in parts if p is not None) + ")", depth)
 
 
-_installed: list[tuple[Any, str, Any]] = []
+_wrappers: dict[int, tuple[Callable, Callable]] = {}  # id(wrapper) -> (wrapper, original)
 _install_lock = threading.Lock()
 
 
@@ -98,24 +98,32 @@ def install(s: Sink) -> None:
             if mod is not None:
                 originals[id(getattr(mod, fname))] = (getattr(mod, fname), fname)
         wrappers = {key: _wrap(fn, name, s) for key, (fn, name) in originals.items()}
-        for modname, mod in list(sys.modules.items()):
-            if not modname.startswith("gosched") or mod is None:
-                continue
+        for mod in _goschedmodules():
             for attr, val in list(vars(mod).items()):
                 w = wrappers.get(id(val))
                 if w is not None and val is originals[id(val)][0]:
-                    _installed.append((mod, attr, val))
+                    _wrappers[id(w)] = (w, val)
                     setattr(mod, attr, w)
         sink = s
 
 
 def uninstall() -> None:
+    """Turn tracing off: put every original back, also where a module imported
+    while tracing was on bound a wrapper itself (``from .proc import handoffp``)."""
     global sink
     with _install_lock:
-        for mod, attr, val in reversed(_installed):
-            setattr(mod, attr, val)
-        _installed.clear()
+        for mod in _goschedmodules():
+            for attr, val in list(vars(mod).items()):
+                pair = _wrappers.get(id(val))
+                if pair is not None and pair[0] is val:
+                    setattr(mod, attr, pair[1])
+        _wrappers.clear()
         sink = None
+
+
+def _goschedmodules() -> list[Any]:
+    return [mod for name, mod in list(sys.modules.items())
+            if mod is not None and (name == "gosched" or name.startswith("gosched."))]
 
 
 def _wrap(fn: Callable, name: str, s: Sink) -> Callable:
@@ -217,7 +225,9 @@ class ExecTrace(Sink):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = path
+        # Opened now, as Go's trace.Start takes an open writer: a bad path
+        # fails before the program runs, not after.
+        self.file = open(path, "w")  # noqa: SIM115 (closed by write)
         self.lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
         self.t0 = time.perf_counter()
@@ -266,6 +276,13 @@ class ExecTrace(Sink):
 
         if name == "goready" and args and isinstance(args[0], G):
             self.event(name, g=args[0])
+        elif name == "handoffsyncg":  # M0 passes a sync G on: its run here is over
+            from .runtime2 import tls
+
+            mp = tls.m
+            if mp is not None:
+                with self.lock:
+                    self._close(mp.id, self.now(), name)
         elif name in ("newproc1", "stopm", "startm", "handoffp", "wakep"):
             super().call(name, args, depth, argnames)
 
@@ -289,5 +306,5 @@ class ExecTrace(Sink):
             label = f"M{tid}" if pid == 1 else f"P{tid}"
             meta.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
                          "args": {"name": label}})
-        with open(self.path, "w") as f:
+        with self.file as f:
             json.dump({"traceEvents": meta + self.events, "displayTimeUnit": "ns"}, f)
