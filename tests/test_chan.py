@@ -27,10 +27,27 @@ def test_len_and_cap():
     assert (nilchan.cap, len(nilchan)) == (0, 0)
 
 
-def test_negative_capacity_is_a_value_error():
-    with pytest.raises(ValueError) as ei:
-        Chan(-1)
-    assert str(ei.value) == "makechan: size out of range"
+def test_capacity_out_of_range_is_a_value_error():
+    for cap in (-1, 2**63, 10**30):
+        with pytest.raises(ValueError) as ei:
+            Chan(cap)
+        assert str(ei.value) == "makechan: size out of range"
+
+
+def test_int_subclass_capacity_is_stored_as_an_int():
+    import enum
+
+    class Size(enum.IntEnum):
+        TWO = 2
+
+    ch = Chan(Size.TWO)
+    assert ch.cap == 2 and type(ch.cap) is int
+
+
+def test_a_channel_is_true_even_when_empty_and_only_nilchan_is_false():
+    # __len__ alone would make an empty channel false: `timer.c or other` picked other.
+    assert Chan() and Chan(3)
+    assert not nilchan
 
 
 def test_closed_channel_error_is_a_runtime_error():

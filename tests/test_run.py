@@ -1025,6 +1025,30 @@ def test_pending_timer_channel_is_not_a_deadlock(gmp):
     assert gosched.run(main, gomaxprocs=gmp) == (float, float)
 
 
+def test_timers_years_away_or_infinite_are_waited_for_not_fatal(gmp):
+    """Go's netpoll caps one wait at 1e9 ms; passing the whole delay to the OS
+    raised OverflowError out of run once the next timer was 25 days away."""
+
+    async def main():
+        ch = Chan()
+
+        async def sleeper(d):
+            await gosched.sleep(d)
+
+        go(sleeper, float("inf"))
+        go(sleeper, 10 * 365 * 86400.0)
+
+        def later():
+            time.sleep(0.05)  # everything is parked by now: an M waits in the poller
+            gosched.block_on(ch.send("woken"))
+
+        threading.Thread(target=later).start()
+        _, v = await select(ch.recv, gosched.after(40 * 86400.0).recv)
+        return v
+
+    assert gosched.run(main, gomaxprocs=gmp) == "woken"
+
+
 def test_running_sync_goroutine_is_not_a_deadlock(gmp):
     def busy(ch):
         time.sleep(0.05)  # a blocking call in a sync goroutine: an M is running

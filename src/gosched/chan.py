@@ -59,6 +59,10 @@ _SUDOG = [None, None, False, None, True, False]
 # a queue this long is swept of them before the next select joins it.
 PURGE_MIN = 64
 
+# The largest capacity makechan accepts: Go's limit for pointer-sized
+# elements on a 64-bit platform (maxAlloc, 2**48 bytes, over 8 bytes each).
+MAXCAP = (1 << 48) // 8
+
 
 class ClosedChannelError(RuntimeError):
     """A send on, or a close of, a closed channel (or a close of the nil channel)."""
@@ -83,11 +87,11 @@ class Chan(Generic[T]):
     def __init__(self, cap: int = 0) -> None:
         if not isinstance(cap, int) or isinstance(cap, bool):
             raise TypeError(f"Chan: capacity must be an int, not {type(cap).__name__}")
-        if cap < 0:
+        if cap < 0 or cap > MAXCAP:
             raise ValueError("makechan: size out of range")
         self._lock = tokenlock()
         self._buf: deque[T] = deque()
-        self._cap = cap
+        self._cap = cap if type(cap) is int else int(cap)  # an IntEnum is stored as its number
         self._closed = False
         self._recvq: deque[Sudog] = deque()
         self._sendq: deque[Sudog] = deque()
@@ -101,6 +105,11 @@ class Chan(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._buf)
+
+    def __bool__(self) -> bool:
+        """A channel is true however much it holds (``__len__`` alone would make an
+        empty one false); only ``nilchan`` is false, as a nil channel is nil."""
+        return True
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -412,6 +421,9 @@ class _NilChan(Chan[Any]):
 
     def close(self) -> None:
         raise ClosedChannelError("close of nil channel")
+
+    def __bool__(self) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return "nilchan"

@@ -42,6 +42,12 @@ pdReady = "ready"  # the fd became ready while nobody waited; the next wait retu
 EVENT = {"r": selectors.EVENT_READ, "w": selectors.EVENT_WRITE}
 
 
+# The longest a poll blocks, in seconds: Go's netpoll caps it at 1e9 ms too.
+# A timer further away (a sleep of years, or of float("inf")) is waited for
+# in steps of this.
+MAXPOLLDELAY = 1e6
+
+
 class ErrClosed(OSError):
     """Go's ``net.ErrClosed``: the operation was on a closed connection."""
 
@@ -98,6 +104,8 @@ class Poller:
         Returns the goroutines whose fds became ready, already detached from
         their ``PollDesc`` (the caller makes them runnable).
         """
+        if delay > MAXPOLLDELAY:  # the OS would refuse it (OverflowError); wake and look again
+            delay = MAXPOLLDELAY
         try:
             events = self.selector.select(None if delay < 0 else delay)
         except (OSError, ValueError):
