@@ -3,24 +3,33 @@
 Durations are seconds as floats; the clock is ``time.monotonic``. Every timer
 is a runtime timer on some P's heap (``runtime/timers.py``); its function runs
 on g0 when it fires: ``goready`` for ``sleep``, a non-blocking send of the
-current time for channel timers, ``newproc`` for ``after_func``.
+time it was due for channel timers, ``newproc`` for ``after_func``.
 
 Go 1.23 made ``Stop`` and ``Reset`` discard a value the timer already sent
-but nobody received; we do the same, so after ``stop()`` or ``reset()`` no
-stale tick can be read.
+but nobody received, and any send still in flight; we do the same, so after
+``stop()`` or ``reset()`` no stale tick can be read, even when the timer fires
+on another M at that moment. Under the channel's lock ``stop`` moves the
+timer's ``seq`` on and empties the channel; ``_sendTime`` compares the ``seq``
+captured when the timer fired, under that same lock, before it sends.
+
+Also as in Go 1.23, a receive or select on a timer channel whose timer is due
+runs it first (``maybeRunChan``), so an expired timer is ready at once; and a
+timer whose channel nobody holds anymore goes away (the runtime timer holds its
+channel weakly).
 """
 
 from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Callable, Generator
+import weakref
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
-from .chan import Chan, selectnbsend
+from .chan import Chan, dequeue, nilchan
 from .runtime.lock_token import tokenacquire, tokenrelease
 from .runtime.proc import goready, makecoro, newproc, park_m
-from .runtime.runtime2 import sched, tls, waitReasonSleep
+from .runtime.runtime2 import SG_ELEM, SG_G, SG_SUCCESS, sched, tls, waitReasonSleep
 from .runtime.timers import Timer as _RTimer
 from .runtime.timers import Timers, nanotime
 
@@ -67,16 +76,46 @@ def sleep(d: float) -> Generator[Any, Any, None]:
     yield (park_m, resetForSleep, nanotime() + d, waitReasonSleep)
 
 
-def _sendTime(c: Chan[float]) -> None:
-    """Timer function of channel timers: send the time, unless a value is already waiting."""
-    selectnbsend(c, nanotime())
+def _sendTime(ref: weakref.ref[_TimerChan], seq: int, delay: float) -> None:
+    """Timer function of channel timers (Go's ``sendTime``): send the time the
+    timer was due, unless a value is already waiting or ``stop``/``reset`` ran
+    since it fired (``seq`` moved on)."""
+    c = ref()
+    if c is None:  # gone since the timer fired
+        return
+    t = c._timer
+    lock = c._lock
+    tokenacquire(lock)
+    with t.mu:
+        t.sending -= 1
+        stale = seq != t.seq
+    if stale or c._closed:
+        tokenrelease(lock)
+        return
+    # selectnbsend, with the lock held since the seq check.
+    v = nanotime() - delay
+    sg = dequeue(c, c._recvq)
+    if sg is None:
+        if not c._buf:
+            c._buf.append(v)
+        tokenrelease(lock)
+        return
+    tokenrelease(lock)
+    sg[SG_ELEM] = v
+    sg[SG_SUCCESS] = True
+    gp = sg[SG_G]
+    gp.param = sg
+    goready(gp)
 
 
-def _drain(c: Chan[Any]) -> bool:
-    """Discard a sent time nobody received; say whether there was one."""
+def _stopchan(t: _RTimer, c: _TimerChan) -> bool:
+    """Stop a channel timer and discard its unreceived time; True if it had not
+    delivered yet (armed, sending, or sent but not received)."""
     tokenacquire(c._lock)
-    pending = bool(c._buf)
-    c._buf.clear()
+    pending = t.stop()  # bumps t.seq: a send in flight will be dropped
+    if c._buf:
+        c._buf.clear()
+        pending = True
     tokenrelease(c._lock)
     return pending
 
@@ -84,12 +123,19 @@ def _drain(c: Chan[Any]) -> bool:
 class _TimerChan(Chan[float]):
     """The channel of a Timer or Ticker: one slot for the time, which ``stop``
     and ``reset`` discard if nobody received it. As in Go 1.23, where such a
-    channel is unbuffered, ``len`` and ``cap`` report 0."""
+    channel is unbuffered, ``len`` and ``cap`` report 0.
 
-    __slots__ = ()
+    A receive first runs the timer if it is due (Go's ``chanrecv`` calls
+    ``maybeRunChan``); ``select`` does the same for its cases (select.py).
+    ``_timer`` is Go's ``hchan.timer``; the runtime timer holds this channel
+    only weakly, so a channel nobody holds dies and takes its timer with it.
+    """
+
+    __slots__ = ("_timer",)
 
     def __init__(self) -> None:
         super().__init__(1)
+        self._timer = _RTimer(_sendTime, weakref.ref(self), ischan=True)
 
     @property
     def cap(self) -> int:
@@ -98,45 +144,65 @@ class _TimerChan(Chan[float]):
     def __len__(self) -> int:
         return 0
 
+    def recv(self, _wantok: int = 0) -> Awaitable[Any]:  # type: ignore[override]
+        """``<-c``: a due timer sends first, then an ordinary receive."""
+        self._timer.maybeRunChan()
+        return Chan.recv(self, _wantok)
+
+    # A plain function that returns a generator-based coroutine (see _BufChan.send).
+    recv._returnsgen = True  # type: ignore[attr-defined]
+
+    def recv_ok(self) -> Awaitable[tuple[float | None, bool]]:
+        """``v, ok := <-c`` (its own function, so that select can tell a timer channel)."""
+        return self.recv(1)
+
+    recv_ok._returnsgen = True  # type: ignore[attr-defined]
+
+    def __anext__(self) -> Awaitable[float]:
+        self._timer.maybeRunChan()
+        return Chan.recv(self, 2)
+
 
 class Timer:
     """``time.Timer``: sends the time on ``c`` once, ``d`` seconds from now.
 
-    ``after_func`` timers have no channel (``c`` is None) and run a function
-    in a new goroutine instead.
+    ``after_func`` timers have no channel (``c`` is ``nilchan``, as Go's C is
+    nil) and run a function in a new goroutine instead.
     """
 
     __slots__ = ("_t", "c")
 
     def __init__(self, d: float, _f: Callable[[Any], None] | None = None, _arg: Any = None):
         if _f is None:
-            self.c: Chan[float] | None = _TimerChan()
-            self._t = _RTimer(_sendTime, self.c, ischan=True)
+            c = _TimerChan()
+            self.c: Chan[float] = c
+            self._t = c._timer
         else:
-            self.c = None
+            self.c = nilchan
             self._t = _RTimer(_f, _arg)
         self._t.modify(_when(d), 0.0, _currenttimers())
 
     def stop(self) -> bool:
         """Prevent the timer from firing; False if it already fired or was stopped.
 
-        As in Go 1.23, a time sent but not yet received is discarded and counts
-        as not fired: the result is True, and nothing is left to receive.
+        As in Go 1.23, a time sent (or being sent) but not yet received is
+        discarded and counts as not fired: the result is True, and nothing is
+        left to receive.
         """
-        active = self._t.stop()
-        if self.c is not None and _drain(self.c):
-            return True
-        return active
+        c = self.c
+        if c is nilchan:
+            return self._t.stop()
+        return _stopchan(self._t, c)  # type: ignore[arg-type]
 
     def reset(self, d: float) -> bool:
         """Re-arm the timer for ``d`` seconds from now; return whether it was active."""
         when = _when(d)
-        if self.c is None:
+        c = self.c
+        if c is nilchan:
             return self._t.modify(when, 0.0, _currenttimers())
-        active = self._t.stop()
-        pending = _drain(self.c)  # as in stop: an unreceived time means still active
+        pending = _stopchan(self._t, c)  # type: ignore[arg-type]
         self._t.modify(when, 0.0, _currenttimers())
-        return active or pending
+        return pending
 
 
 def _when(d: float) -> float:
@@ -148,9 +214,7 @@ def _when(d: float) -> float:
 
 def after(d: float) -> Chan[float]:
     """``time.After``: a channel that receives the time after ``d`` seconds."""
-    c = Timer(d).c
-    assert c is not None
-    return c
+    return Timer(d).c
 
 
 def _goFunc(arg: tuple) -> None:
@@ -174,19 +238,18 @@ class Ticker:
     def __init__(self, d: float) -> None:
         if not d > 0:  # NaN included
             raise ValueError("non-positive interval for NewTicker")
-        self.c: Chan[float] = _TimerChan()
-        self._t = _RTimer(_sendTime, self.c, ischan=True)
+        c = _TimerChan()
+        self.c: Chan[float] = c
+        self._t = c._timer
         self._t.modify(nanotime() + d, d, _currenttimers())
 
     def stop(self) -> None:
-        """Turn the ticker off; no more ticks are sent (a pending one is discarded)."""
-        self._t.stop()
-        _drain(self.c)
+        """Turn the ticker off; no more ticks are sent (a pending or in-flight one is discarded)."""
+        _stopchan(self._t, self.c)  # type: ignore[arg-type]
 
     def reset(self, d: float) -> None:
         """Stop the ticker and restart it with period ``d``."""
         if not d > 0:
             raise ValueError("non-positive interval for Ticker.Reset")
-        self._t.stop()
-        _drain(self.c)
+        _stopchan(self._t, self.c)  # type: ignore[arg-type]
         self._t.modify(nanotime() + d, d, _currenttimers())

@@ -36,6 +36,7 @@ from types import MethodType
 from typing import Any
 
 from .chan import Chan, ClosedChannelError, _BufChan, _NilChan, dequeue, nilchan
+from .gotime import _TimerChan
 from .runtime.lock_token import lock2, tokenacquire, tokenrelease
 from .runtime.proc import goready, park_m
 from .runtime.runtime2 import (
@@ -65,6 +66,9 @@ default = _Default()
 # What each bound method means as a case: the function behind ``ch.recv`` etc.
 _KINDS: dict[Any, int] = {Chan.recv: _RECV, _NilChan.recv: _RECV, Chan.recv_ok: _RECVOK}
 _SENDFUNCS = (Chan.send, _BufChan.send, _NilChan.send)
+# A Timer's or Ticker's channel has receive methods of its own, kept out of
+# _KINDS so that ordinary cases pay nothing for them (see _decode).
+_TRECV, _TRECVOK = _TimerChan.recv, _TimerChan.recv_ok
 _rand = random.random
 _chanid = operator.attrgetter("_id")
 
@@ -117,6 +121,16 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
                     raise TypeError("select: multiple defaults in select") from None
                 dflt = i
                 continue
+            elif (f := getattr(case, "__func__", None)) is _TRECV or f is _TRECVOK:
+                # A timer channel (Go's c.timer != nil): run its timer if it is
+                # due, so that an expired timer is a ready case (Go's selectgo
+                # calls maybeRunChan). Its select is not cached: the next one
+                # must look at the timer again.
+                kind = _RECV if f is _TRECV else _RECVOK
+                c = case.__self__
+                v = None
+                sends = True
+                c._timer.maybeRunChan()
             elif type(case) is tuple:
                 msg = f"select: case {i} must be (ch.send, value), got {case!r}"
                 raise TypeError(msg) from None
@@ -132,7 +146,7 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
                     ready.append(case)
             elif c._buf or c._closed or c._sendq:
                 ready.append(case)
-    if sends:  # a send's value changes from one select to the next
+    if sends:  # a send's value changes from one select to the next (or a timer case)
         return live, ready, dflt, None
     lockorder = tuple(_lockorder(live))
     _last = (cases, tuple(live), dflt, lockorder)

@@ -15,8 +15,23 @@ rebuild; anything that must be exact (checkdead) looks at the versions. A heap e
 never compared. The heap is ``heapq``'s binary heap rather than Go's 4-ary one:
 in Python the C implementation wins over any arity we could write by hand.
 
-Lock order: ``Timer.mu`` before ``Timers.mu``. Timer functions run on g0 with
-neither lock held.
+A channel timer (``ischan``: a Timer's or Ticker's channel, ``gotime``) holds
+its channel weakly, through a ``weakref``: the user's Timer and whoever holds
+``.c`` keep the channel alive, and once nobody can receive from it the timer
+does nothing when it fires, a periodic one stops, and its entry leaves the
+heap (popped when due, or swept when the heap has doubled since its last
+sweep). Go 1.23 gets the same by garbage-collecting unreferenced timers. No
+weakref callback is used: it would run on any thread at any moment, under
+whatever locks that thread holds.
+
+A channel timer also carries Go's ``seq``: ``stop`` bumps it, and the value
+captured when the timer fires travels with the send, which ``gotime`` drops
+if ``seq`` has moved on meanwhile, so a send already in flight when
+``stop``/``reset`` ran can never land afterwards.
+
+Lock order: the channel's lock (channel timers), then ``Timer.mu``, then
+``Timers.mu``. Timer functions run on g0 (or in a receiver, see
+``maybeRunChan``) with none of these locks held.
 """
 
 from __future__ import annotations
@@ -34,18 +49,29 @@ if TYPE_CHECKING:
 
 nanotime = time.monotonic
 
+# A heap this long is swept of dead entries (zombies, and timers of channels
+# that are gone) when it reaches twice its length after the last sweep.
+SWEEP_MIN = 64
+
 
 class Timer:
     """A runtime timer: calls ``f(arg)`` on g0 at ``when`` (and every ``period``).
 
-    ``when`` is 0 while the timer is not armed. All fields are guarded by ``mu``.
+    A channel timer (``ischan``) calls ``f(arg, seq, delay)`` instead, like
+    Go's: ``arg`` is a weakref to the channel, ``seq`` the value of ``seq``
+    when it fired, ``delay`` how late it runs (``now - when``).
+
+    ``when`` is 0 while the timer is not armed. All fields are guarded by
+    ``mu``; ``seq`` of a channel timer changes only with the channel's lock
+    held too (see ``stop``), so ``gotime`` may read it under either lock.
     """
 
-    __slots__ = ("arg", "f", "ischan", "mu", "period", "ts", "version", "when")
+    __slots__ = ("arg", "f", "ischan", "mu", "period", "sending", "seq", "ts", "version",
+                 "when")
 
-    def __init__(self, f: Callable[[Any], None], arg: Any, ischan: bool = False) -> None:
+    def __init__(self, f: Callable[..., None], arg: Any, ischan: bool = False) -> None:
         self.mu = threading.Lock()
-        # Feeds the channel ``arg`` (time.After, Timer.C, Ticker.C): for
+        # Feeds the channel ``arg()`` (time.After, Timer.C, Ticker.C): for
         # checkdead it counts only while a goroutine waits on that channel.
         self.ischan = ischan
         self.when = 0.0
@@ -53,6 +79,8 @@ class Timer:
         self.f = f
         self.arg = arg
         self.version = 0
+        self.seq = 0  # channel timers: bumped by stop, to drop a send in flight
+        self.sending = 0  # channel timers: fired, send not yet done (Go's isSending)
         self.ts: Timers | None = None  # the heap holding the live entry
 
     def modify(self, when: float, period: float, ts: Timers) -> bool:
@@ -69,34 +97,103 @@ class Timer:
         return pending
 
     def stop(self) -> bool:
-        """Disarm the timer; return whether this call stopped it before it fired."""
+        """Disarm the timer; return whether this call stopped it before it fired.
+
+        For a channel timer the caller holds the channel's lock: ``seq`` moves
+        on, so that a send already in flight (fired, not yet sent) is dropped,
+        and a one-shot timer with such a send counts as stopped before it
+        fired, as in Go 1.23 (its ``isSending``).
+        """
         with self.mu:
             when = self.when
-            if when > 0:
+            pending = when > 0
+            if pending:
                 self.when = 0.0
                 self.version += 1
                 if self.ts is not None:
                     self.ts.zombie()
                     self.ts = None
+            if self.ischan:
+                self.seq += 1
+                if self.sending and self.period == 0:
+                    pending = True
         if when > 0:
             proc.timerStopped(when)
-        return when > 0
+        return pending
+
+    def maybeRunChan(self) -> None:
+        """Run this channel timer now if it is due (Go's ``maybeRunChan``).
+
+        A receive or select on a timer channel calls it first (``gotime``,
+        ``select``), so an expired timer's value is there at once, even when no
+        scheduler has looked at the heap since it expired. Called with no lock
+        held. The heap entry becomes a zombie; a periodic timer gets a new one.
+        """
+        when = self.when  # a peek: decided again under mu
+        if not when or when > nanotime():
+            return
+        self.mu.acquire()
+        now = nanotime()
+        if not self.when or self.when > now or self.ts is None:
+            self.mu.release()
+            return
+        self.version += 1
+        self.ts.zombie()
+        unlockAndRun(self, now, self.ts)
+
+
+def unlockAndRun(t: Timer, now: float, ts: Timers) -> bool:
+    """Fire ``t``, whose ``mu`` the caller holds and this releases (Go's ``unlockAndRun``).
+
+    A periodic timer is pushed again on ``ts`` with its next ``when``. Returns
+    whether a function ran (a channel timer whose channel is gone runs nothing
+    and stops).
+    """
+    f, arg = t.f, t.arg
+    if t.ischan and arg() is None:  # nobody can receive from its channel anymore
+        t.when = 0.0
+        t.ts = None
+        t.mu.release()
+        return False
+    delay = now - t.when
+    if t.period > 0:
+        t.when += t.period * (1 + int(delay // t.period))
+        t.ts = ts
+        ts.push(t.when, t, t.version)
+    else:
+        t.when = 0.0
+        t.ts = None
+    if t.ischan:
+        t.sending += 1
+        seq = t.seq
+        t.mu.release()
+        f(arg, seq, delay)
+    else:
+        t.mu.release()
+        f(arg)
+    return True
 
 
 class Timers:
-    """One P's timer heap. ``heap`` and ``zombies`` are guarded by ``mu``."""
+    """One P's timer heap. ``heap``, ``zombies`` and ``sweepat`` are guarded by ``mu``."""
 
-    __slots__ = ("heap", "mu", "n", "pp", "zombies")
+    __slots__ = ("heap", "mu", "n", "pp", "sweepat", "zombies")
 
     def __init__(self, pp: P) -> None:
         self.mu = threading.Lock()
         self.heap: list[tuple[float, int, Timer, int]] = []
         self.zombies = 0
         self.n = 0
+        self.sweepat = SWEEP_MIN  # heap length at which push sweeps dead entries
         self.pp = pp
 
     def push(self, when: float, t: Timer, version: int) -> None:
         with self.mu:
+            if len(self.heap) >= self.sweepat:
+                # Entries of timers whose channel is gone are not counted as
+                # zombies (nothing tells us when a channel goes): sweeping as
+                # the heap doubles keeps it within twice its live size.
+                self.adjustLocked()
             self.n += 1
             earliest = not self.heap or when < self.heap[0][0]
             heapq.heappush(self.heap, (when, self.n, t, version))
@@ -128,7 +225,7 @@ class Timers:
         """
         with self.mu:
             for _, _, t, version in self.heap:
-                if version == t.version and (not t.ischan or haswaiter(t.arg)):
+                if version == t.version and (not t.ischan or haswaiter(t.arg())):
                     return True
         return False
 
@@ -165,39 +262,50 @@ class Timers:
                 ran = True
 
     def run(self, t: Timer, version: int, now: float) -> bool:
-        """Fire ``t`` if its popped entry is still the live one (Go's ``unlockAndRun``)."""
-        with t.mu:
-            if version != t.version:
-                return False
-            if t.period > 0:
-                delay = now - t.when
-                t.when += t.period * (1 + int(delay // t.period))
-                self.push(t.when, t, version)
-            else:
-                t.when = 0.0
-                t.ts = None
-            f, arg = t.f, t.arg
-        f(arg)
-        return True
+        """Fire ``t`` if its popped entry is still the live one."""
+        t.mu.acquire()
+        if version != t.version:
+            t.mu.release()
+            return False
+        return unlockAndRun(t, now, self)
 
     def adjust(self) -> None:
-        """Drop every zombie and restore the heap property."""
+        """Drop every dead entry and restore the heap property."""
         with self.mu:
-            self.heap[:] = [e for e in self.heap if e[3] == e[2].version]
-            heapq.heapify(self.heap)
-            self.zombies = 0
+            self.adjustLocked()
+
+    def adjustLocked(self) -> None:
+        """``adjust`` for a caller that holds ``mu``."""
+        self.heap[:] = [e for e in self.heap if islive(e)]
+        heapq.heapify(self.heap)
+        self.zombies = 0
+        self.sweepat = max(SWEEP_MIN, 2 * len(self.heap))
 
     def take(self) -> list[tuple[float, int, Timer, int]]:
         """Remove and return all live entries (procresize moves a dead P's timers)."""
         with self.mu:
-            live = [e for e in self.heap if e[3] == e[2].version]
+            live = [e for e in self.heap if islive(e)]
             self.heap.clear()
             self.zombies = 0
         return live
 
 
+def islive(e: tuple[float, int, Timer, int]) -> bool:
+    """Whether a heap entry can still do something: not a zombie, and if it is a
+    channel timer, its channel still exists. The timer's fields are read
+    without its lock: a version only grows and a dead channel stays dead, so
+    a racing read can only keep an entry that a later sweep drops."""
+    t = e[2]
+    return e[3] == t.version and not (t.ischan and t.arg() is None)
+
+
 def haswaiter(c: Any) -> bool:
-    """Is a goroutine blocked receiving from channel ``c`` (alone or in a select still waiting)?"""
+    """Is a goroutine blocked receiving from channel ``c`` (alone or in a select still waiting)?
+
+    ``c`` is None when the channel is gone: nobody can wait on it.
+    """
+    if c is None:
+        return False
     for sg in list(c._recvq):
         token = sg[SG_SELECT]
         if sg[SG_G] is not None and not (token and token.locked()):
