@@ -1261,6 +1261,24 @@ def test_minutes_blocked_come_from_sysmon_stamps_and_end_when_the_goroutine_runs
     assert after == {1: "running", 2: "chan receive"}
 
 
+def test_stack_from_a_sync_goroutine_calls_it_running(gmp, headers):
+    """Go's runtime.Stack prints its caller as [running]; a sync goroutine is in
+    a system call as far as the scheduler knows."""
+
+    def main():
+        ch = Chan(1)
+
+        def worker():
+            gosched.block_on(ch.send(gosched.stack(all=False)))
+
+        go(worker)
+        return gosched.stack(all=False), gosched.block_on(ch.recv())
+
+    own, worker = gosched.run(main, gomaxprocs=gmp)
+    assert own.startswith("goroutine 1 [running]:\n"), own
+    assert list(headers(worker).values()) == ["running"], worker
+
+
 def test_stack_of_the_running_goroutine_has_only_its_own_frames(gmp):
     def helper():
         return gosched.stack(all=False)  # stack-call
@@ -1334,6 +1352,36 @@ def test_gomaxprocs_needs_an_int(gmp):
                       "gomaxprocs: n must be an int, not float",
                       "gomaxprocs: n must be an int, not NoneType"]
     assert n == gmp
+
+
+@pytest.mark.timeout(120)
+def test_concurrent_gomaxprocs_calls_take_turns(gmp):
+    """Go's worldsema: two resizes at once each stopped the world and waited
+    for the other's P forever."""
+
+    async def main():
+        wg = gosched.WaitGroup()
+
+        def resizer(k):
+            for i in range(30):
+                gosched.gomaxprocs(1 + (i + k) % 3)
+            wg.done()
+
+        async def aresizer(k):
+            for i in range(30):
+                gosched.gomaxprocs(1 + (i + k) % 3)
+                await gosched.gosched()
+            wg.done()
+
+        wg.add(4)
+        go(resizer, 0)
+        go(resizer, 1)
+        go(aresizer, 2)
+        go(aresizer, 0)
+        await wg.wait()
+        return gosched.gomaxprocs()
+
+    assert gosched.run(main, gomaxprocs=gmp) in (1, 2, 3)
 
 
 def test_gomaxprocs_resize_keeps_goroutines_and_timers(gmp):

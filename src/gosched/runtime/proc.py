@@ -1992,11 +1992,15 @@ def gomaxprocs(n: int = 0) -> int:
     mp = tls.m
     if not sched.running or (mp is not None and mp.dead):
         raise RuntimeError("gomaxprocs: called outside gosched.run")
-    own = stopTheWorld(mp if mp is not None and mp.curg is not None else None)
-    if sched.exiting:
-        return prev
-    procresize(n)
-    startTheWorld(mp, own)
+    with sched.worldsema:  # two resizes at once waited for each other's P forever
+        prev = sched.gomaxprocs
+        if n == prev:
+            return prev
+        own = stopTheWorld(mp if mp is not None and mp.curg is not None else None)
+        if sched.exiting:
+            return prev
+        procresize(n)
+        startTheWorld(mp, own)
     return prev
 
 

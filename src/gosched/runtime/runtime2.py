@@ -264,6 +264,10 @@ class Schedt:
         self.lock = threading.Lock()
         self.gFreeLock = threading.Lock()
         self.goidlock = threading.Lock()  # a leaf: nothing is taken while it is held
+        # Go's worldsema: one stop-the-world at a time, held from stop to start.
+        # A caller waiting for it holds no lock the stopper needs, and its P
+        # stays takeable (its lease is up while it runs user code).
+        self.worldsema = threading.Lock()
         self.epoch = 0  # bumped by every run; guarded by the module-level run lock
         self.reset(0)
 

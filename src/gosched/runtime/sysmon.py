@@ -121,7 +121,8 @@ def hogging() -> bool:
     runs. Here a goroutine whose P was taken away keeps running on its own
     thread, and sysmon still has to watch it.
     """
-    return any(mp.curg is not None and mp.curg.coro is not None for mp in sched.allm)
+    # curg read once: the M may switch goroutines between two reads.
+    return any((gp := mp.curg) is not None and gp.coro is not None for mp in list(sched.allm))
 
 
 def deepsleep(now: float) -> bool:

@@ -56,8 +56,12 @@ def _lineof(code: CodeType, lasti: int) -> int:
     return code.co_firstlineno
 
 
-def goroutineheader(gp: G) -> str:
-    """``goroutine N [status, M minutes, locked to thread]:``"""
+def goroutineheader(gp: G, current: bool = False) -> str:
+    """``goroutine N [status, M minutes, locked to thread]:``; for the goroutine
+    asking (``current``), ``[running]`` whatever it is (a sync goroutine is in
+    ``_Gsyscall``), as Go's ``runtime.Stack`` prints its caller."""
+    if current:
+        return f"goroutine {gp.goid} [running]:"
     st = gp.atomicstatus
     status = gStatusStrings.get(st, "???")
     if st == _Gwaiting and gp.waitreason:
@@ -130,7 +134,7 @@ def runningon(gp: G) -> M | None:
 
 def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
     """One goroutine's header, frames, and creator."""
-    lines = [goroutineheader(gp)]
+    lines = [goroutineheader(gp, current=frame is not None)]
     if frame is not None:
         lines += _format(_threadframes(frame))
     elif gp.coro is not None and gp.atomicstatus != _Grunning:
