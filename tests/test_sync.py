@@ -1467,3 +1467,59 @@ def test_stress_semaphore():
         return st
 
     assert run(main, 4) == {"held": 0, "bad": 0, "ops": 24 * 300}
+
+
+# ---------------------------------------------------------------------------
+# waiters abandoned when a run ends hold no claim in the next run
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_waiter_abandoned_by_a_finished_run_is_forgotten(procs):
+    wg = gosched.WaitGroup()
+    wg.add(1)
+
+    async def first():
+        async def waiter():
+            await wg.wait()
+
+        go(waiter)
+        while "[sync.WaitGroup.Wait]" not in gosched.stack():  # the waiter is parked
+            await gosched.sleep(0.001)
+
+    async def second():
+        wg.done()
+        wg.add(1)
+
+        async def worker():
+            wg.done()
+
+        go(worker)
+        await wg.wait()  # raised "WaitGroup is reused" on run 1's dead waiter
+        return "ok"
+
+    gosched.run(first, gomaxprocs=procs)
+    assert gosched.run(second, gomaxprocs=procs) == "ok"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_waiter_abandoned_by_a_finished_run_is_forgotten(procs):
+    s = gosched.Semaphore(2)
+
+    async def first():
+        await s.acquire(2)
+
+        async def waiter():
+            await s.acquire(1)
+
+        go(waiter)
+        while "[select]" not in gosched.stack():  # the waiter is parked
+            await gosched.sleep(0.001)
+
+    async def second():
+        s.release(2)
+        await s.acquire(2)  # run 1's dead waiter kept its place: a false Deadlock
+        return s.try_acquire(1)
+
+    gosched.run(first, gomaxprocs=procs)
+    assert gosched.run(second, gomaxprocs=procs) is False

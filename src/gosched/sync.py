@@ -524,7 +524,16 @@ class WaitGroup:
 
     @types.coroutine
     def _waitSlow(self) -> Generator[Any, Any, None]:
-        yield from semacquire1(self, False, waitReasonSyncWaitGroupWait)
+        try:
+            yield from semacquire1(self, False, waitReasonSyncWaitGroupWait)
+        except BaseException:
+            # Abandoned (the run ended) or interrupted: no longer a waiter, or
+            # the next wait would find the group "reused".
+            tokenacquire(self._lk)
+            if self._waiters > 0:
+                self._waiters -= 1
+            tokenrelease(self._lk)
+            raise
         tokenacquire(self._lk)
         reused = self._counter != 0 or self._waiters != 0
         tokenrelease(self._lk)
@@ -728,7 +737,13 @@ class Semaphore:
         self._waiters[ready] = n
         mu.release()
 
-        i, _ = await select(ready.recv, done.recv)
+        try:
+            i, _ = await select(ready.recv, done.recv)
+        except BaseException:
+            # Abandoned (the run ended) or interrupted: a dead waiter must not
+            # keep its place, or take weight, in the next run.
+            self._withdraw(ready, n)
+            raise
         if i == 0:
             # Granted; a context done meanwhile still makes the call fail.
             if ctx is not None:
@@ -737,6 +752,13 @@ class Semaphore:
                     self.release(n)
                     raise err
             return
+        self._withdraw(ready, n)
+        raise _err(ctx)
+
+    def _withdraw(self, ready: Chan[None], n: int) -> None:
+        """Take back the request of weight ``n`` waiting on ``ready``, or the weight
+        if it was granted meanwhile."""
+        mu = self._mu
         mu.acquire()
         if ready in self._waiters:
             isFront = next(iter(self._waiters)) is ready
@@ -744,13 +766,12 @@ class Semaphore:
             # Leaving the head of the queue may let the requests behind us fit.
             woken = self._notifyWaiters() if isFront and self._size > self._cur else []
         else:
-            # Granted just as the context ended: give the weight back.
+            # Granted just as we gave up: give the weight back.
             self._cur -= n
             woken = self._notifyWaiters()
         mu.release()
         for c in woken:
             c.close()
-        raise _err(ctx)
 
     def try_acquire(self, k: int = 1) -> bool:
         """Acquire weight ``k`` without waiting; False (nothing acquired) if it can't."""
