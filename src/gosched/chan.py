@@ -311,13 +311,13 @@ def dequeue(c: Chan[Any], q: deque[Sudog]) -> Sudog | None:
     return None
 
 
-def selectnbsend(c: Chan[Any], v: Any) -> bool:
-    """A send that never blocks: False if nobody waits and the buffer is full or closed."""
+def selectnbsendlocked(c: Chan[Any], v: Any) -> bool:
+    """A send that never blocks: False if nobody waits and the buffer is full or closed.
+
+    The caller holds ``c._lock``, which this releases (a timer's send checks
+    its ``seq`` under the same lock first).
+    """
     lock = c._lock
-    try:
-        lock.pop()  # acquire (see lock_token)
-    except IndexError:
-        lock2(lock)
     if c._closed:
         lock.append(True)
         return False

@@ -26,10 +26,10 @@ import weakref
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
-from .chan import Chan, dequeue, nilchan
+from .chan import Chan, nilchan, selectnbsendlocked
 from .runtime.lock_token import tokenacquire, tokenrelease
 from .runtime.proc import goready, makecoro, newproc, park_m
-from .runtime.runtime2 import SG_ELEM, SG_G, SG_SUCCESS, sched, tls, waitReasonSleep
+from .runtime.runtime2 import sched, tls, waitReasonSleep
 from .runtime.timers import Timer as _RTimer
 from .runtime.timers import Timers, nanotime
 
@@ -89,23 +89,10 @@ def _sendTime(ref: weakref.ref[_TimerChan], seq: int, delay: float) -> None:
     with t.mu:
         t.sending -= 1
         stale = seq != t.seq
-    if stale or c._closed:
+    if stale:
         tokenrelease(lock)
         return
-    # selectnbsend, with the lock held since the seq check.
-    v = nanotime() - delay
-    sg = dequeue(c, c._recvq)
-    if sg is None:
-        if not c._buf:
-            c._buf.append(v)
-        tokenrelease(lock)
-        return
-    tokenrelease(lock)
-    sg[SG_ELEM] = v
-    sg[SG_SUCCESS] = True
-    gp = sg[SG_G]
-    gp.param = sg
-    goready(gp)
+    selectnbsendlocked(c, nanotime() - delay)
 
 
 def _stopchan(t: _RTimer, c: _TimerChan) -> bool:

@@ -103,7 +103,7 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
     ready = []
     dflt = -1
     i = -1
-    sends = False
+    uncached = False  # a send (its value changes) or a timer case (its timer must be looked at)
     for case in cases:
         i += 1
         try:  # the common shapes first, without asking for them
@@ -115,7 +115,7 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
                 case[0], "__func__", None
             ) in _SENDFUNCS:
                 kind, c, v = _SEND, case[0].__self__, case[1]
-                sends = True
+                uncached = True
             elif case is default:
                 if dflt >= 0:
                     raise TypeError("select: multiple defaults in select") from None
@@ -129,7 +129,7 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
                 kind = _RECV if f is _TRECV else _RECVOK
                 c = case.__self__
                 v = None
-                sends = True
+                uncached = True
                 c._timer.maybeRunChan()
             elif type(case) is tuple:
                 msg = f"select: case {i} must be (ch.send, value), got {case!r}"
@@ -146,7 +146,7 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
                     ready.append(case)
             elif c._buf or c._closed or c._sendq:
                 ready.append(case)
-    if sends:  # a send's value changes from one select to the next (or a timer case)
+    if uncached:
         return live, ready, dflt, None
     lockorder = tuple(_lockorder(live))
     _last = (cases, tuple(live), dflt, lockorder)
