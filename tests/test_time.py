@@ -632,3 +632,64 @@ def test_after_func_timer_has_the_nil_channel(gmp):
         return results
 
     assert gosched.run(main, gomaxprocs=gmp) == [True, True, False, False, "ran", False, True]
+
+
+# ---------------------------------------------------------------------------
+# Timers and a shrinking set of Ps
+# ---------------------------------------------------------------------------
+
+
+def test_a_destroyed_ps_timer_heap_forwards_pushes():
+    """procresize moves a dead P's timers; a push that comes later, from a caller
+    that still holds the dead P's heap, lands in the survivor's heap."""
+    from gosched.runtime.runtime2 import P
+    from gosched.runtime.timers import Timer
+
+    dead, survivor = P(1).timers, P(0).timers
+    early, late = Timer(lambda _: None, None), Timer(lambda _: None, None)
+    early.modify(1e9, 0.0, dead)
+    moved = dead.take(survivor)
+    assert [e[2] for e in moved] == [early]
+    late.modify(2e9, 0.0, dead)
+    assert late.ts is survivor, "the timer must know which heap holds it (stop zombies it there)"
+    assert [e[2] for e in survivor.heap] == [late] and not dead.heap
+
+
+def test_sync_goroutines_sleep_through_gomaxprocs_shrinks():
+    """A sync goroutine whose P was retaken (it sat in time.sleep) and then
+    destroyed by gomaxprocs(n) used to arm its next sleep's timer on the dead
+    P's heap, which nobody checks: a false deadlock in about half of the runs."""
+
+    async def main():
+        wg = gosched.WaitGroup()
+        stop = []
+
+        def sync_sleeper():
+            while not stop:
+                time.sleep(0.001)  # long enough for sysmon to retake the P
+                gosched.block_on(gosched.sleep(0.0005))
+            wg.done()
+
+        async def busy():
+            n = 0
+            while not stop:
+                n += 1
+                if n % 50 == 0:
+                    await gosched.gosched()
+            wg.done()
+
+        wg.add(6)
+        for _ in range(2):
+            go(sync_sleeper)
+        for _ in range(4):
+            go(busy)
+        for _ in range(15):
+            gosched.gomaxprocs(rng.randint(1, 5))
+            await gosched.sleep(0.003)
+        stop.append(True)
+        await wg.wait()
+        return "done"
+
+    rng = random.Random(29)
+    for _ in range(8):
+        assert gosched.run(main, gomaxprocs=2) == "done"

@@ -1525,7 +1525,11 @@ def entersyscallblock(mp: M) -> None:
     try:
         mp.lease.pop()
     except IndexError:
-        return  # already retaken
+        # Already retaken: the P is not ours any more (it may even be
+        # destroyed by now), and nothing may read it as ours (gotime arms
+        # timers on mp.p).
+        mp.p = None
+        return
     mp.p = None
     pp.m = None
     pp.status = _Pidle
@@ -1969,11 +1973,10 @@ def procresize(nprocs: int) -> None:
         pp.runnext.clear()
         pp.runq.clear()
         sched.runq.extend(moved)
-        for when, _, t, version in pp.timers.take():
+        for when, _, t, version in pp.timers.take(allp[0].timers):
             with t.mu:
                 if t.version == version:
-                    t.ts = allp[0].timers
-                    allp[0].timers.push(when, t, version)
+                    t.ts = allp[0].timers.push(when, t, version)
         sched.gFree.extend(pp.gFree)
         pp.gFree.clear()
         pp.status = _Pdead

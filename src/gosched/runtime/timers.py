@@ -92,8 +92,7 @@ class Timer:
             self.when = when
             self.period = period
             self.version += 1
-            self.ts = ts
-            ts.push(when, self, self.version)
+            self.ts = ts.push(when, self, self.version)
         return pending
 
     def stop(self) -> bool:
@@ -158,8 +157,7 @@ def unlockAndRun(t: Timer, now: float, ts: Timers) -> bool:
     delay = now - t.when
     if t.period > 0:
         t.when += t.period * (1 + int(delay // t.period))
-        t.ts = ts
-        ts.push(t.when, t, t.version)
+        t.ts = ts.push(t.when, t, t.version)
     else:
         t.when = 0.0
         t.ts = None
@@ -175,9 +173,16 @@ def unlockAndRun(t: Timer, now: float, ts: Timers) -> bool:
 
 
 class Timers:
-    """One P's timer heap. ``heap``, ``zombies`` and ``sweepat`` are guarded by ``mu``."""
+    """One P's timer heap. ``heap``, ``zombies``, ``sweepat`` and ``movedto`` are
+    guarded by ``mu``.
 
-    __slots__ = ("heap", "mu", "n", "pp", "sweepat", "zombies")
+    ``movedto`` is set when the P is destroyed (procresize) to the heap that
+    took its timers. A caller may still hold the dead P's heap (it read its M's
+    ``p`` without borrowing it, as ``gotime`` does): its push is forwarded,
+    never dropped on a heap nobody checks.
+    """
+
+    __slots__ = ("heap", "movedto", "mu", "n", "pp", "sweepat", "zombies")
 
     def __init__(self, pp: P) -> None:
         self.mu = threading.Lock()
@@ -186,19 +191,26 @@ class Timers:
         self.n = 0
         self.sweepat = SWEEP_MIN  # heap length at which push sweeps dead entries
         self.pp = pp
+        self.movedto: Timers | None = None
 
-    def push(self, when: float, t: Timer, version: int) -> None:
+    def push(self, when: float, t: Timer, version: int) -> Timers:
+        """Add an entry for ``t``; return the heap that holds it (see ``movedto``)."""
         with self.mu:
-            if len(self.heap) >= self.sweepat:
-                # Entries of timers whose channel is gone are not counted as
-                # zombies (nothing tells us when a channel goes): sweeping as
-                # the heap doubles keeps it within twice its live size.
-                self.adjustLocked()
-            self.n += 1
-            earliest = not self.heap or when < self.heap[0][0]
-            heapq.heappush(self.heap, (when, self.n, t, version))
+            moved = self.movedto
+            if moved is None:
+                if len(self.heap) >= self.sweepat:
+                    # Entries of timers whose channel is gone are not counted as
+                    # zombies (nothing tells us when a channel goes): sweeping as
+                    # the heap doubles keeps it within twice its live size.
+                    self.adjustLocked()
+                self.n += 1
+                earliest = not self.heap or when < self.heap[0][0]
+                heapq.heappush(self.heap, (when, self.n, t, version))
+        if moved is not None:
+            return moved.push(when, t, version)
         if earliest:
             proc.wakeNetPoller(when)
+        return self
 
     def zombie(self) -> None:
         with self.mu:
@@ -281,9 +293,11 @@ class Timers:
         self.zombies = 0
         self.sweepat = max(SWEEP_MIN, 2 * len(self.heap))
 
-    def take(self) -> list[tuple[float, int, Timer, int]]:
-        """Remove and return all live entries (procresize moves a dead P's timers)."""
+    def take(self, into: Timers) -> list[tuple[float, int, Timer, int]]:
+        """Remove and return all live entries, and forward later pushes to ``into``
+        (procresize moves a dead P's timers)."""
         with self.mu:
+            self.movedto = into
             live = [e for e in self.heap if islive(e)]
             self.heap.clear()
             self.zombies = 0
