@@ -1415,3 +1415,43 @@ def test_gomaxprocs_default_and_environment(monkeypatch):
     monkeypatch.setenv("GOMAXPROCS", "3")
     assert gosched.run(main) == 3
     assert gosched.run(main, gomaxprocs=2) == 2
+
+
+@pytest.mark.parametrize(
+    ("gogc", "during"),
+    [
+        (None, (True, 50_000)),
+        ("200", (True, 100_000)),
+        ("off", (False, None)),
+        ("-1", (False, None)),  # Go: a negative GOGC turns the collector off
+        ("OFF", (True, 50_000)),  # Go compares with "off" exactly; the rest is a number or 100
+        (" 200", (True, 50_000)),
+        ("+200", (True, 50_000)),
+    ],
+)
+def test_gogc_sets_the_collector_for_the_run_and_restores_it(monkeypatch, gogc, during):
+    import gc
+
+    async def main():
+        return gc.isenabled(), gc.get_threshold()[0] if gc.isenabled() else None
+
+    if gogc is None:
+        monkeypatch.delenv("GOGC", raising=False)
+    else:
+        monkeypatch.setenv("GOGC", gogc)
+    before = gc.get_threshold(), gc.isenabled()
+    assert gosched.run(main) == during
+    assert (gc.get_threshold(), gc.isenabled()) == before
+
+
+@pytest.mark.parametrize("env", [" 3", "3 ", "+3", "٣", "0", "-2", "3x", "99999999999"])
+def test_gomaxprocs_environment_is_read_like_go(monkeypatch, env):
+    """Go's atoi32: ASCII digits only, positive, within int32; anything else is the default."""
+
+    async def main():
+        return gosched.gomaxprocs()
+
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
+    default = gosched.run(main)
+    monkeypatch.setenv("GOMAXPROCS", env)
+    assert gosched.run(main) == default

@@ -22,8 +22,8 @@ GC policy (Go's ``GOGC``): CPython's generational collector starts a
 generation-0 pass every 700 net allocations, which with a million goroutines
 alive means scanning them over and over. While a runtime runs, gosched raises
 the generation-0 threshold to ``500 * GOGC`` (50,000 with the default
-``GOGC=100``); ``GOGC=off`` disables the collector for the run. The previous
-settings come back when ``run`` returns.
+``GOGC=100``); ``GOGC=off``, or a negative value, disables the collector for
+the run. The previous settings come back when ``run`` returns.
 """
 
 from __future__ import annotations
@@ -225,14 +225,15 @@ def _stoptracers(sinks: list[_trace.Sink]) -> None:
 
 def _gcenter() -> tuple:
     saved = (gc.get_threshold(), gc.isenabled())
-    gogc = os.environ.get("GOGC", "100").strip().lower()
-    if gogc == "off":
+    # Go's readGOGC: "off" or a negative number turns the collector off; what
+    # does not parse counts as the default.
+    gogc = os.environ.get("GOGC", "100")
+    pct = -1 if gogc == "off" else proc.atoi32(gogc)
+    if pct is None:
+        pct = 100
+    if pct < 0:
         gc.disable()
     else:
-        try:
-            pct = int(gogc)
-        except ValueError:
-            pct = 100
         t0, t1, t2 = saved[0]
         gc.set_threshold(max(t0, 500 * max(pct, 1)), t1, t2)
     return saved

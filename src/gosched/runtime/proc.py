@@ -2012,10 +2012,20 @@ def gomaxprocs(n: int = 0) -> int:
 # ----------------------------------------------------------------------------
 
 
+def atoi32(s: str) -> int | None:
+    """Go's runtime ``atoi32``, for environment variables: an optional ``-`` and
+    ASCII digits, nothing else (no spaces, ``+`` or ``_``), within int32."""
+    digits = s[1:] if s.startswith("-") else s
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    n = int(s)
+    return n if -(1 << 31) <= n < (1 << 31) else None
+
+
 def default_gomaxprocs() -> int:
-    env = os.environ.get("GOMAXPROCS", "")
-    if env.strip().isdigit() and int(env) > 0:
-        return int(env)
+    n = atoi32(os.environ.get("GOMAXPROCS", ""))
+    if n is not None and n > 0:
+        return n
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     return (os.cpu_count() or 1) if not gil else 1
 
