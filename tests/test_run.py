@@ -856,6 +856,10 @@ def test_deadlock_dump_shows_every_goroutine_with_its_wait_reason(gmp, headers):
         "nocases": "select (no cases)",
         "nilrecv": "chan receive (nil chan)",
         "nilsend": "chan send (nil chan)",
+        # Go compiles a select with one case and no default to the plain operation.
+        "select1recv": "chan receive",
+        "select1send": "chan send",
+        "select1nil": "chan receive (nil chan)",
     }
 
     async def blocked(kind):
@@ -882,6 +886,12 @@ def test_deadlock_dump_shows_every_goroutine_with_its_wait_reason(gmp, headers):
             await nilchan.recv()
         elif kind == "nilsend":
             await nilchan.send(1)
+        elif kind == "select1recv":
+            await select(ch.recv_ok)
+        elif kind == "select1send":
+            await select((ch.send, 1))
+        elif kind == "select1nil":
+            await select(nilchan.recv)
 
     async def main():
         for kind in expected_reason:

@@ -601,3 +601,26 @@ def test_symmetric_selects_agree_on_one_exchange(procs):
             assert rgt == (1, ("L", i)), (i, lft, rgt)
         else:  # left received on b: right sent it
             assert lft == (1, ("R", i)) and rgt == (0, None), (i, lft, rgt)
+
+
+def test_one_case_select_is_the_plain_channel_operation(gmp):
+    """Go compiles a select with one case (and no default) to the channel operation itself."""
+
+    async def main():
+        c: Chan[int] = Chan(2)
+        got = [await select((c.send, 7))]
+        got.append(await select(c.recv))
+        await c.send(8)
+        c.close()
+        got.append(await select(c.recv_ok))
+        got.append(await select(c.recv_ok))
+        got.append(await select(c.recv))
+        try:
+            await select((c.send, 9))
+        except gosched.ClosedChannelError as e:
+            got.append(str(e))
+        return got
+
+    assert gosched.run(main, gomaxprocs=gmp) == [
+        (0, None), (0, 7), (0, (8, True)), (0, (None, False)), (0, None), "send on closed channel",
+    ]

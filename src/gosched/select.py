@@ -167,6 +167,14 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
     if not cases:
         yield (park_m, None, None, waitReasonSelectNoCases)  # select {}: forever
     live, ready, dflt, lockorder = _decode(cases)
+    if len(cases) == 1 and dflt < 0:
+        # Go's compiler makes a one-case select the plain channel operation
+        # (walkSelectCases): it blocks with that operation's wait reason.
+        case = cases[0]
+        if type(case) is tuple:
+            yield from case[0](case[1])
+            return 0, None
+        return 0, (yield from case())
     if not live:
         if dflt >= 0:
             return dflt, None
