@@ -1523,3 +1523,220 @@ def test_semaphore_waiter_abandoned_by_a_finished_run_is_forgotten(procs):
 
     gosched.run(first, gomaxprocs=procs)
     assert gosched.run(second, gomaxprocs=procs) is False
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+def test_waitgroup_waiter_woken_but_abandoned_leaves_no_wakeup_behind(procs):
+    """A waiter that done() readied but that never ran before the run ended must not
+    leave its wakeup on the semaphore for the next run's wait."""
+    wg = WaitGroup()
+
+    async def first():
+        wg.add(1)
+
+        async def waiter():
+            await wg.wait()
+
+        go(waiter)
+        await until_blocked("sync.WaitGroup.Wait")
+        wg.done()  # readies the waiter; with one P it never runs
+
+    async def second():
+        wg.add(1)
+
+        async def worker():
+            await until_blocked("sync.WaitGroup.Wait")
+            wg.done()
+
+        go(worker)
+        await wg.wait()  # returned at once on the stale wakeup: "WaitGroup is reused"
+        return "ok"
+
+    run(first, procs)
+    assert run(second, procs) == "ok"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize("left", ["queued", "woken", "handed-over"])
+def test_mutex_waiter_abandoned_by_a_finished_run_is_forgotten(procs, left):
+    """A Lock waiter the run ends on gives up its place: still queued, woken by an unlock
+    (normal mode) or handed the mutex (starvation mode) but not run yet. The next run
+    finds the mutex as if it had never waited: same waiter count, mode and semaphore."""
+    mu = Mutex()
+
+    async def waiter():
+        await mu.lock()
+        mu.unlock()
+
+    async def first():
+        await mu.lock()
+        go(waiter)
+        await until_blocked("sync.Mutex.Lock")
+        if left == "queued":
+            return  # holding the lock, as run 2 finds it
+        if left == "handed-over":
+            await gosched.sleep(0.003)  # the waiter has now waited more than 1 ms
+            mu.unlock()  # wakes the waiter ...
+            if not mu.try_lock():  # ... which may win with two Ps: nothing to hand over
+                return
+            await until_blocked("sync.Mutex.Lock")  # it lost and queued again, starving
+        mu.unlock()  # readies the waiter (or hands it the mutex); with one P it never runs
+
+    async def second():
+        # The starvation scenario again: it must end in normal mode. Counting a dead
+        # waiter (in the waiter count or as a pending wakeup) kept the mutex starving.
+        if left == "queued":
+            mu.unlock()  # the lock run 1's main left held
+        await mu.lock()
+        wg = WaitGroup()
+        wg.go(waiter)
+        await until_blocked("sync.Mutex.Lock")
+        await gosched.sleep(0.003)
+        mu.unlock()
+        if mu.try_lock():
+            await until_blocked("sync.Mutex.Lock")
+            mu.unlock()
+        await wg.wait()  # a mutex still handed to run 1's waiter: a Deadlock
+        return mu.try_lock()
+
+    run(first, procs)
+    # Fresh, but for the lock run 1's main still holds when it returned holding it.
+    assert (mu._state, mu._sema) == (1 if left == "queued" else 0, 0)
+    assert run(second, procs) is True
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize("closed_first", ["writer", "reader"])
+def test_rwmutex_writer_abandoned_by_a_finished_run_is_withdrawn(procs, closed_first):
+    """A writer waiting for a reader when the run ends. Closed first, it withdraws and
+    lets the readers in again; closed after the reader (whose runlock handed it the lock),
+    it gives the lock back. Either way the next run finds no pending writer."""
+    rw = RWMutex()
+
+    async def first():
+        start = Chan()
+        forever = Chan()
+
+        async def reader():
+            async with rw.rlocker():
+                await forever.recv()
+
+        async def writer():
+            await start.recv()
+            await rw.lock()
+            rw.unlock()
+
+        # The run closes its goroutines in the order they were made.
+        if closed_first == "writer":
+            go(writer)
+            go(reader)
+        else:
+            go(reader)
+            go(writer)
+        await until_blocked("chan receive", 2)  # the reader holds its read lock
+        start.close()
+        await until_blocked("sync.RWMutex.Lock")
+
+    async def second():
+        await rw.rlock()  # a pending writer left behind: new readers wait for ever
+        rw.runlock()
+        async with rw:
+            return "ok"
+
+    run(first, procs)
+    assert (rw._readerCount, rw._readerWait, rw._writerSem._sema) == (0, 0, 0)
+    assert run(second, procs) == "ok"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize("closed_first", ["writer", "reader"])
+def test_rwmutex_reader_abandoned_by_a_finished_run_is_withdrawn(procs, closed_first):
+    """A reader waiting for a writer when the run ends. Closed first, it stops counting
+    as a reader; closed after the writer (whose unlock let it in), it gives its read lock
+    back. Either way the next run's writer does not wait for a dead reader."""
+    rw = RWMutex()
+
+    async def first():
+        start = Chan()
+        forever = Chan()
+
+        async def writer():
+            async with rw:
+                await forever.recv()
+
+        async def reader():
+            await start.recv()
+            await rw.rlock()
+            rw.runlock()
+
+        if closed_first == "reader":
+            go(reader)
+            go(writer)
+        else:
+            go(writer)
+            go(reader)
+        await until_blocked("chan receive", 2)  # the writer holds the lock
+        start.close()
+        await until_blocked("sync.RWMutex.RLock")
+
+    async def second():
+        async with rw:  # waited for ever for the dead reader's runlock
+            pass
+        await rw.rlock()
+        rw.runlock()
+        return "ok"
+
+    run(first, procs)
+    assert (rw._readerCount, rw._readerWait, rw._readerSem._sema) == (0, 0, 0)
+    assert run(second, procs) == "ok"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize("signaled", [False, True])
+def test_cond_waiter_abandoned_by_a_finished_run_is_forgotten(procs, signaled):
+    """Waiters parked in Cond.wait when the run ends give their tickets back: the next
+    run's signal goes to its own waiter, not to a dead one. A signal a dead waiter got
+    (readied, never run) stays spent, as with a fresh Cond."""
+    mu = Mutex()
+    cond = Cond(mu)
+
+    async def first():
+        async def waiter():
+            await mu.lock()
+            await cond.wait()
+            mu.unlock()
+
+        for i in range(3):
+            go(waiter)
+            await until_blocked("sync.Cond.Wait", i + 1)
+        if signaled:
+            cond.signal()  # readies the first; with one P it never runs
+
+    async def second():
+        woke = Chan(2)
+
+        async def waiter(i):
+            async with mu:
+                await cond.wait()
+            await woke.send(i)
+
+        cond.signal()  # nobody waits: lost, as with a fresh Cond
+        go(waiter, 1)
+        await until_blocked("sync.Cond.Wait")
+        cond.signal()  # spent on a dead waiter's ticket: a Deadlock
+        got = [await woke.recv()]
+        go(waiter, 2)
+        go(waiter, 3)
+        await until_blocked("sync.Cond.Wait", 2)
+        cond.broadcast()
+        got += sorted([await woke.recv(), await woke.recv()])
+        return got
+
+    run(first, procs)
+    assert run(second, procs) == [1, 2, 3]
+    assert cond._notify.waiters == {}

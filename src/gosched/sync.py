@@ -51,6 +51,12 @@ Panics are exceptions: misuse raises ``RuntimeError`` with Go's message and,
 unlike Go (where these are fatal or leave the word corrupted), leaves the
 primitive as it was.
 
+A goroutine abandoned while it waits (its run ended with it parked) gives up
+its claim as it unwinds, so that the next run that uses the primitive does not
+find it there: it stops counting as a waiter (a Cond waiter gives its ticket
+back), a pending writer withdraws, and a lock a release handed it meanwhile is
+unlocked again. A Cond signal it already got stays spent, as in Go.
+
 Arguments are checked before any lock is taken: a TypeError raised inside a
 critical section would leave the lock held and the primitive wedged.
 
@@ -223,7 +229,9 @@ class Mutex:
             queueLifo = waitStartTime != 0
             if not queueLifo:
                 waitStartTime = nanotime()
-            woke = yield from semacquire1(self, queueLifo, waitReasonSyncMutexLock)
+            woke = yield from semacquire1(
+                self, queueLifo, waitReasonSyncMutexLock, self._abandonWait
+            )
             starving = starving or (woke or nanotime()) - waitStartTime > starvationThreshold
             tokenacquire(lk)
             old = self._state
@@ -240,6 +248,45 @@ class Mutex:
                 return
             tokenrelease(lk)
             awoke = True
+
+    def _abandonWait(self, woken: bool, acquired: bool) -> None:
+        """A waiter goes away for good (its run ended): take it out of the state word,
+        or the next run would count it, keep the mutex starving, or wait for it."""
+        if woken and not acquired:
+            # A goroutine that slept took the count we were woken for, and with it
+            # our part (it clears mutexWoken): there is nothing of ours left.
+            return
+        lk = self._lk
+        tokenacquire(lk)
+        old = self._state
+        if not woken:
+            # Still queued: no longer a waiter. With none left there is nobody
+            # for a starving mutex to hand over to.
+            new = old - (1 << mutexWaiterShift)
+            if new >> mutexWaiterShift == 0:
+                new &= ~mutexStarving
+            self._state = new
+            tokenrelease(lk)
+            return
+        own = True
+        if old & mutexStarving:
+            # unlock handed us the mutex: take it as _lockSlow does, to unlock it.
+            new = old + mutexLocked - (1 << mutexWaiterShift)
+            if old >> mutexWaiterShift == 1:
+                new &= ~mutexStarving
+        elif old & mutexLocked:
+            # We were the woken waiter and a runner got there first: drop the flag,
+            # so that the holder's unlock wakes another waiter in our place.
+            new = old & ~mutexWoken
+            own = False
+        else:
+            # We were the woken waiter and the mutex is free: take it to unlock it,
+            # which wakes the next waiter, if any, in our place.
+            new = (old & ~mutexWoken) | mutexLocked
+        self._state = new
+        tokenrelease(lk)
+        if own:
+            self.unlock()
 
     def try_lock(self) -> bool:
         """Lock the mutex if it is free now (and not promised to a starving waiter)."""
@@ -332,7 +379,20 @@ class RWMutex:
         if r > 0:
             return _DONE
         # The count went negative: a writer holds or wants the lock.
-        return semacquire1(self._readerSem, False, waitReasonSyncRWMutexRLock)
+        return semacquire1(
+            self._readerSem, False, waitReasonSyncRWMutexRLock, self._abandonRLock
+        )
+
+    def _abandonRLock(self, woken: bool, acquired: bool) -> None:
+        """A reader waiting for a writer goes away for good (its run ended)."""
+        if acquired:
+            # The writer's unlock let us in: the read lock is ours to give back.
+            self.runlock()
+            return
+        # Still waiting (woken only to lose the count to another reader): stop
+        # counting as a reader, or the next writer would wait for us for ever.
+        with self._lk:
+            self._readerCount -= 1
 
     def try_rlock(self) -> bool:
         """Lock for reading if no writer holds or waits for the lock."""
@@ -388,8 +448,30 @@ class RWMutex:
             wait = self._readerWait != 0
         lk.release()
         if wait:
-            return semacquire1(self._writerSem, False, waitReasonSyncRWMutexLock)
+            return semacquire1(
+                self._writerSem, False, waitReasonSyncRWMutexLock, self._abandonLock
+            )
         return _DONE
+
+    def _abandonLock(self, woken: bool, acquired: bool) -> None:
+        """A pending writer waiting for the readers goes away for good (its run ended)."""
+        if acquired:
+            # The last reader left and handed us the lock: give it back.
+            self.unlock()
+            return
+        # Withdraw the announcement. The readers that queued behind us meanwhile
+        # are those counted that are not departing ones: let them in, as unlock does.
+        lk = self._lk
+        lk.acquire()
+        r = self._readerCount + rwmutexMaxReaders
+        self._readerCount = r
+        queued = r - self._readerWait
+        self._readerWait = 0
+        lk.release()
+        for _ in range(queued):
+            semrelease1(self._readerSem, False)
+        # And the next writer.
+        self._w.unlock()
 
     def try_lock(self) -> bool:
         """Lock for writing if nobody holds the lock."""
@@ -524,21 +606,24 @@ class WaitGroup:
 
     @types.coroutine
     def _waitSlow(self) -> Generator[Any, Any, None]:
-        try:
-            yield from semacquire1(self, False, waitReasonSyncWaitGroupWait)
-        except BaseException:
-            # Abandoned (the run ended) or interrupted: no longer a waiter, or
-            # the next wait would find the group "reused".
-            tokenacquire(self._lk)
-            if self._waiters > 0:
-                self._waiters -= 1
-            tokenrelease(self._lk)
-            raise
+        yield from semacquire1(self, False, waitReasonSyncWaitGroupWait, self._abandonWait)
         tokenacquire(self._lk)
         reused = self._counter != 0 or self._waiters != 0
         tokenrelease(self._lk)
         if reused:
             raise RuntimeError("sync: WaitGroup is reused before previous Wait has returned")
+
+    def _abandonWait(self, woken: bool, acquired: bool) -> None:
+        """A waiter goes away for good (its run ended). Once woken, add has already
+        stopped counting it (and its wakeup is taken, by semacquire1 if nobody else
+        did); until then it must stop counting itself, or the next wait would find
+        the group "reused"."""
+        if woken:
+            return
+        tokenacquire(self._lk)
+        if self._waiters > 0:
+            self._waiters -= 1
+        tokenrelease(self._lk)
 
     def go(self, fn: Callable[..., Any], *args: Any) -> None:
         """Go's ``WaitGroup.Go``: ``add(1)``, then run ``fn(*args)`` in a goroutine that calls

@@ -50,9 +50,12 @@ the P, so the waiter is readied into ``runnext`` and runs as soon as the
 unlocker next blocks or yields. Ownership has still moved: the unlocker, if
 it locks again, queues behind the waiter.
 
-Waiters that go away without being woken (a goroutine abandoned when its
-runtime stops) unlink their sudog under the root lock, so queues never hold
-dead entries.
+A waiter that goes away (a goroutine abandoned when its run ends) unlinks its
+sudog under the root lock, so queues never hold dead entries; one that a
+release had already woken takes the count it was woken for, since nobody else
+will. Either way ``semacquire1`` tells the primitive through its ``abandon``
+callback, which undoes the primitive's own claim (a waiter count, a pending
+writer, a lock it was handed), or the next run would find it still there.
 
 notifyList (for sync.Cond) is a ticket-based notification list: ``wait`` is
 the ticket the next waiter takes, ``notify`` the next ticket to be notified.
@@ -63,7 +66,8 @@ finds the notified ticket in O(1) where Go scans a list. A ticket whose holder
 will not wait after all (``Cond.wait`` whose unlock raised, a Go panic that
 Python lets the caller catch) is given back with ``notifyListAbandon``: its
 entry is ``abandoned``, and a notification skips it for the next ticket, so
-that no signal is spent on a goroutine that is not waiting.
+that no signal is spent on a goroutine that is not waiting. A waiter abandoned
+when its run ends gives its ticket back the same way.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ from __future__ import annotations
 import threading
 import types
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from .proc import goready, park_m, readyglist
@@ -118,13 +122,21 @@ def rootFor(addr: object) -> semaRoot:
 
 
 @types.coroutine
-def semacquire1(addr: Any, lifo: bool, reason: str) -> Generator[Any, Any, float]:
+def semacquire1(
+    addr: Any, lifo: bool, reason: str, abandon: Callable[[bool, bool], None] | None = None
+) -> Generator[Any, Any, float]:
     """Wait until ``addr._sema > 0``, then decrement it (Go's ``semacquire1``).
 
     Returns when the last wakeup was issued (0 if it never slept). A Mutex
     measures starvation up to that moment, not up to when the waiter got to
     run: waking a thread (a sync goroutine in ``block_on``) alone can take more
     than Go's 1 ms threshold, and that delay is not other goroutines barging in.
+
+    If the wait is abandoned (an exception is thrown in: the run ended),
+    ``abandon(woken, acquired)`` is called, without the root lock, before the
+    exception goes on: ``woken`` if a release had dequeued the waiter,
+    ``acquired`` if the count is then its own (handed over, or still there to
+    take), for the primitive to undo its claim (see the module doc).
     """
     root = rootFor(addr)
     lock = root.lock
@@ -150,6 +162,13 @@ def semacquire1(addr: Any, lifo: bool, reason: str) -> Generator[Any, Any, float
             with lock:
                 if s[SEMA_QUEUED]:
                     unqueue(s)
+                elif s[SEMA_WOKEN] and not s[SEMA_TICKET] and addr._sema > 0:
+                    # Woken for this count: left there, it would let the next
+                    # acquire (in the next run) through without a release.
+                    addr._sema -= 1
+                    s[SEMA_TICKET] = True
+            if abandon is not None:
+                abandon(s[SEMA_WOKEN] != 0, s[SEMA_TICKET])
             raise
         woken = s[SEMA_WOKEN]
         if s[SEMA_TICKET]:
@@ -270,17 +289,22 @@ def notifyListWait(l: notifyList, t: int) -> Generator[Any, Any, None]:
     try:
         yield (park_m, notifyparkcommit, s, waitReasonSyncCondWait)
     except BaseException:
+        # Abandoned (the run ended): give the ticket back as notifyListAbandon
+        # does, or the next run's first signal would be spent on it and its own
+        # waiter never woken. A notification that came already stays spent, as
+        # Go counts it delivered: passing it on would only ready another
+        # goroutine of the ended run.
         with lock:
             if l.waiters.get(t) is s:
-                del l.waiters[t]
+                l.waiters[t] = abandoned
         raise
 
 
 def notifyparkcommit(gp: G | None, s: list[Any]) -> bool:
-    """Unlock function of a notifyList park (``gp`` is None: abandoned, unlink it)."""
+    """Unlock function of a notifyList park (``gp`` is None: abandoned, give the ticket back)."""
     l = s[SEMA_ROOT]
     if gp is None:
-        del l.waiters[s[SEMA_TICKET]]
+        l.waiters[s[SEMA_TICKET]] = abandoned  # not notified: we held the lock since the check
     else:
         s[SEMA_G] = gp
     l.lock.release()
