@@ -274,8 +274,8 @@ def test_close_wakes_async_and_sync_goroutines_and_threads_together(gmp, wait_bl
             go(receiver, i)
         for i in range(7):
             go(sync_receiver, i)
-        await wait_blocked("chan receive", 12)
-        await wait_blocked("chan receive, locked to thread", 8)
+        await wait_blocked("chan receive", 12 + 7)
+        await wait_blocked("chan receive, locked to thread")  # the thread: Go's cgo callback
         ch.close()
         got = sorted([await results.recv() for _ in range(20)])
         t.join()

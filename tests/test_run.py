@@ -529,7 +529,7 @@ def test_sync_goroutines_blocked_at_exit_unwind_before_run_returns(gmp, wait_blo
     async def main():
         for _ in range(3):
             go(blocked, Chan())
-        await wait_blocked("chan receive, locked to thread", 3)
+        await wait_blocked("chan receive", 3)
 
     gosched.run(main, gomaxprocs=gmp)
     assert log.count("finally") == 3
@@ -919,8 +919,8 @@ def test_deadlock_with_plain_function_main(gmp, headers):
         gosched.run(main, gomaxprocs=gmp)
     assert str(ei.value) == DEADLOCK
     hs = headers(ei.value.dump)
-    # A sync goroutine waits on its own thread, which the header may add.
-    assert hs.pop(1) in ("chan receive", "chan receive, locked to thread")
+    # Go says "locked to thread" only after runtime.LockOSThread.
+    assert hs.pop(1) == "chan receive"
     assert list(hs.values()) == ["chan send"]
 
 
@@ -1307,6 +1307,42 @@ def test_stack_of_the_running_goroutine_has_only_its_own_frames(gmp):
             "",
         ]
     )
+
+
+def test_dump_lists_goroutines_in_allgs_order(wait_blocked):
+    """Go's tracebackothers walks allgs: a goroutine that reuses a dead G's struct
+    is listed in that G's place, before goroutines created after the struct was.
+    (One P: the reuse comes from that P's free list.)"""
+    ids = []
+
+    async def main():
+        c = Chan()
+
+        async def quick():
+            await c.recv()
+
+        async def block():
+            ids.append(gosched.goid())
+            await Chan().recv()
+
+        go(quick)  # on a new G
+        go(block)  # on a new G
+        await wait_blocked("chan receive", 2)
+        await c.send(None)  # quick exits: its G goes to the free list
+        while gosched.num_goroutine() > 2:
+            await gosched.gosched()
+        go(block)  # on quick's G
+        await wait_blocked("chan receive", 2)
+        return [line for line in gosched.stack().splitlines() if line.startswith("goroutine ")]
+
+    headers = gosched.run(main, gomaxprocs=1)
+    first, reusing = ids
+    assert reusing > first
+    assert headers == [
+        "goroutine 1 [running]:",
+        f"goroutine {reusing} [chan receive]:",
+        f"goroutine {first} [chan receive]:",
+    ]
 
 
 def test_stack_shows_wait_reasons(gmp, headers, wait_blocked):

@@ -71,7 +71,10 @@ def goroutineheader(gp: G, current: bool = False) -> str:
         minutes = int((nanotime() - gp.waitsince) // 60)
         if minutes >= 1:
             extra += f", {minutes} minutes"
-    if gp.lockedm is not None:
+    if gp.sysg:
+        # A foreign thread in block_on, like Go's goroutine of a cgo callback:
+        # locked to its thread. A sync goroutine runs on an M of its own too,
+        # but Go says this only after runtime.LockOSThread, which has no twin.
         extra += ", locked to thread"
     return f"goroutine {gp.goid} [{status}{extra}]:"
 
@@ -155,9 +158,10 @@ def _live(gp: G) -> bool:
 
 
 def goroutinedump(current: G | None = None, frame: FrameType | None = None) -> str:
-    """Every live goroutine, ``current`` first (Go's ``tracebackothers``)."""
+    """Every live goroutine, ``current`` first, then in ``allgs`` order (Go's
+    ``tracebackothers``): a G reused from the free list keeps its place under
+    its new goid."""
     allgs = [gp for gp in list(sched.allgs) if _live(gp)]
-    allgs.sort(key=lambda gp: gp.goid)
     parts = []
     if current is not None:
         parts.append(goroutinestack(current, frame))
