@@ -343,3 +343,45 @@ def test_from_sync_goroutine_and_thread(procs):
         return out
 
     assert run(main, procs) == ["sync", "thread"]
+
+
+def test_cancel_returns_only_once_the_whole_subtree_is_canceled():
+    """Go cancels a subtree holding each node's lock until its children are done:
+    a second canceler waits for the first one, and no cancel() returns while a
+    descendant is still live. Here the first canceler of `mid` is stopped inside
+    the walk (in a child's timer stop); the root's cancel, from another thread,
+    used to skip the subtree it found canceled and return at once."""
+    from gosched.context import _CancelCtx, _propagateCancel
+
+    reached, proceed = threading.Event(), threading.Event()
+
+    class StopsSlowly(_CancelCtx):
+        __slots__ = ()
+
+        def _stoptimer(self) -> None:
+            reached.set()
+            proceed.wait(30)
+
+    root, cancel_root = context.with_cancel(context.background())
+    mid, cancel_mid = context.with_cancel(root)
+    children = [context.with_cancel(mid)[0] for _ in range(25)]
+    slow = StopsSlowly(mid)
+    _propagateCancel(mid, slow)
+    children += [context.with_cancel(mid)[0] for _ in range(25)]
+    seen = []
+
+    def cancel_the_root() -> None:
+        cancel_root()
+        seen.extend(c.err() for c in children)  # right as cancel() returns
+
+    first = threading.Thread(target=cancel_mid)
+    first.start()
+    assert reached.wait(30)
+    second = threading.Thread(target=cancel_the_root)
+    second.start()
+    second.join(0.05)  # time for a wrong early return to happen; never needed to pass
+    proceed.set()
+    first.join(30)
+    second.join(30)
+    assert len(seen) == len(children)
+    assert all(isinstance(e, Canceled) for e in seen), seen.count(None)

@@ -15,8 +15,9 @@ Go's layout, in Python
   gets the shared, already closed ``_closedchan``) and ``children``, all
   guarded by its lock. Canceling sets ``err``, closes ``done`` and cancels
   the children. Go recurses into the children while holding the parent's
-  lock; we walk the subtree with an explicit stack and cancel each node
-  under its own lock, so a deep tree cannot overflow the Python stack.
+  lock; we walk the subtree with a loop over the path of held locks, the
+  same locks in the same order, so a deep tree cannot overflow the Python
+  stack and a ``cancel()`` never returns before its subtree is canceled.
 * ``_TimerCtx`` adds a deadline and the timer that cancels it; canceling it
   any other way stops the timer, so a canceled context leaves nothing on
   the timer heaps (nor keeps a program that is otherwise stuck from being
@@ -40,7 +41,7 @@ Deadlines are ``time.monotonic()`` seconds, the runtime's clock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .chan import Chan, nilchan
@@ -167,35 +168,54 @@ class _CancelCtx(Context):
 
     def _cancel(self, removeFromParent: bool, err: BaseException) -> None:
         """Close ``done``, cancel every descendant, and (if asked) leave the parent's children."""
-        if not self._cancel1(err, [self]):
+        if not self._cancel1(err):
             return  # already canceled
         if removeFromParent:
             _removeChild(self._parent, self)
 
-    def _cancel1(self, err: BaseException, stack: list[_CancelCtx]) -> bool:
-        """Cancel the contexts on ``stack`` and their subtrees; False if the first one
-        already was canceled."""
-        first = True
-        while stack:
-            c = stack.pop()
-            with c._mu:
-                if c._err is not None:
-                    if first:
-                        return False
-                    continue
-                c._err = err
-                d = c._done
-                if d is None:
-                    c._done = _closedchan
-                else:
-                    d.close()
-                children = c._children
-                c._children = None
-                c._stoptimer()
-            first = False
-            if children:
-                stack.extend(children)
+    def _cancel1(self, err: BaseException) -> bool:
+        """Cancel this context and its subtree; False if it already was canceled.
+
+        As in Go, a node's lock is held until its whole subtree is canceled
+        (locks are taken parent before child, Go's order): whoever finds a
+        node canceled under its lock knows the subtree below is canceled too,
+        so a ``cancel()`` that returns leaves no descendant running (with the
+        lock let go earlier, a second canceler skipped a subtree the first
+        was still walking). The walk is a loop over the path of held nodes,
+        not recursion: a deep tree cannot overflow the Python stack.
+        """
+        self._mu.acquire()
+        if self._err is not None:
+            self._mu.release()
+            return False
+        path = [(self, self._markcanceled(err))]
+        while path:
+            c, children = path[-1]
+            child = next(children, None)
+            if child is None:
+                path.pop()
+                c._mu.release()
+                continue
+            child._mu.acquire()
+            if child._err is not None:  # its own cancel finished with the subtree
+                child._mu.release()
+                continue
+            path.append((child, child._markcanceled(err)))
         return True
+
+    def _markcanceled(self, err: BaseException) -> Iterator[_CancelCtx]:
+        """Set ``err``, close ``done``, stop the timer; return the children to
+        cancel next. Requires ``_mu``."""
+        self._err = err
+        d = self._done
+        if d is None:
+            self._done = _closedchan
+        else:
+            d.close()
+        children = self._children
+        self._children = None
+        self._stoptimer()
+        return iter(children or ())
 
     def _stoptimer(self) -> None:
         """A _TimerCtx stops its timer here. Requires ``_mu``."""
