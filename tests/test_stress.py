@@ -204,3 +204,62 @@ def test_full_size_does_millions_of_channel_operations():
 @pytest.mark.parametrize("procs", [2, 4])
 def test_stress_full(procs):
     run_and_check(FULL, procs)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("procs", [4, 8])
+def test_stack_dumps_while_goroutines_run(procs):
+    """gosched.stack() from threads and a goroutine while ping-pong pairs run on
+    other Ms. Without the GIL, reading a coroutine that another M resumed
+    meanwhile crashed the interpreter: the dump now stops the world, as Go's
+    runtime.Stack(all=true) does. This program is the shape of the one that
+    crashed (4 runs in 30 on 3.13t, before the fix; 0 in 60 after), but under
+    pytest it did not crash the old code in 12 tries: it guards the dump's
+    results under load, not reliably the crash itself."""
+    import threading
+
+    pairs, rounds = 4, 5000
+
+    async def main():
+        done = gosched.WaitGroup()
+        stop = []
+        dumps = []
+
+        async def ping(a: Chan[int], b: Chan[int]) -> None:
+            for i in range(rounds):
+                await a.send(i)
+                assert await b.recv() == i
+            a.close()
+            done.done()
+
+        async def pong(a: Chan[int], b: Chan[int]) -> None:
+            async for v in a:
+                await b.send(v)
+
+        for _ in range(pairs):
+            a, b = Chan[int](), Chan[int]()
+            done.add(1)
+            go(ping, a, b)
+            go(pong, a, b)
+
+        def dump_from_a_thread() -> None:
+            while not stop:
+                dumps.append(gosched.stack())
+
+        async def dump_from_a_goroutine() -> None:
+            while not stop:
+                dumps.append(gosched.stack())
+                await gosched.gosched()
+
+        threads = [threading.Thread(target=dump_from_a_thread) for _ in range(2)]
+        for t in threads:
+            t.start()
+        go(dump_from_a_goroutine)
+        await done.wait()
+        stop.append(True)
+        for t in threads:
+            await gosched.syscall(t.join)
+        return dumps
+
+    dumps = gosched.run(main, gomaxprocs=procs)
+    assert dumps and all("goroutine 1 [" in d for d in dumps)

@@ -82,7 +82,7 @@ from collections import deque
 from collections.abc import Callable
 from itertools import chain, islice
 from types import FunctionType, MethodType
-from typing import Any
+from typing import Any, TypeVar
 
 from . import trace as _trace
 from .runq import (
@@ -127,6 +127,8 @@ from .timers import Timer, Timers
 from .trace import narrated
 
 nanotime = time.monotonic
+T = TypeVar("T")
+
 # An async def, or a generator made awaitable by types.coroutine (Chan.send is one).
 CO_COROUTINE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
 
@@ -2005,6 +2007,28 @@ def gomaxprocs(n: int = 0) -> int:
         procresize(n)
         startTheWorld(mp, own)
     return prev
+
+
+def withWorldStopped(fn: Callable[[], T]) -> T:
+    """``fn()`` with every P stopped, for reading other goroutines' coroutines
+    (Go's ``runtime.Stack(all=true)`` stops the world too).
+
+    A stopped world resumes no suspended goroutine, so its coroutine frames
+    hold still while they are read. Without the GIL they must: reading
+    another thread's running coroutine (its ``cr_await``) crashed 3.13t.
+    Under the GIL the reader holds the lock while it reads, so the world is
+    left running there.
+    """
+    mp = tls.m
+    if sched.gil or not sched.running or sched.exiting or (mp is not None and mp.dead):
+        return fn()
+    with sched.worldsema:
+        own = stopTheWorld(mp if mp is not None and mp.curg is not None else None)
+        try:
+            return fn()
+        finally:
+            if not sched.exiting:
+                startTheWorld(mp, own)
 
 
 # ----------------------------------------------------------------------------

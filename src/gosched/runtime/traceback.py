@@ -23,6 +23,7 @@ from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
 
+from . import proc
 from .runtime2 import G, M, _Grunning, _Gsyscall, _Gwaiting, gStatusStrings, sched, tls
 from .timers import nanotime
 
@@ -140,7 +141,10 @@ def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
     lines = [goroutineheader(gp, current=frame is not None)]
     if frame is not None:
         lines += _format(_threadframes(frame))
-    elif gp.coro is not None and gp.atomicstatus != _Grunning:
+    elif gp.coro is not None and gp.atomicstatus not in (_Grunning, _Gsyscall):
+        # Suspended: its frames stay put while we read them (see stack). A
+        # goroutine in a system call runs inside its coroutine: its thread's
+        # frames are read instead, as for a running one.
         lines += _format(_coroframes(gp.coro))
     else:
         mp = gp.lockedm or runningon(gp)
@@ -180,11 +184,11 @@ def stack(all: bool = True) -> str:
     gp = mp.curg if mp is not None else None
     frame = sys._getframe(1)
     if gp is None:  # a thread that runs no goroutine: only the others, if any
-        dump = goroutinedump() if all else ""
+        dump = proc.withWorldStopped(goroutinedump) if all else ""
         return dump if dump.strip() else ""
     if not all:
         return goroutinestack(gp, frame) + "\n"
-    return goroutinedump(gp, frame)
+    return proc.withWorldStopped(lambda: goroutinedump(gp, frame))
 
 
 def panicvalue(exc: BaseException) -> str:
