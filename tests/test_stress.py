@@ -250,15 +250,18 @@ def test_stack_dumps_while_goroutines_run(procs):
             while not stop:
                 dumps.append(gosched.stack())
                 await gosched.gosched()
+            dumped.close()
 
         threads = [threading.Thread(target=dump_from_a_thread) for _ in range(2)]
         for t in threads:
             t.start()
+        dumped: Chan[None] = Chan()
         go(dump_from_a_goroutine)
         await done.wait()
         stop.append(True)
         for t in threads:
             await gosched.syscall(t.join)
+        await dumped.recv()  # main returning would end the run under its last dump
         return dumps
 
     dumps = gosched.run(main, gomaxprocs=procs)
