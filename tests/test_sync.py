@@ -1155,9 +1155,11 @@ def test_errgroup_limit_starts_functions_in_go_order(procs):
         order.clear()
         while gosched.num_goroutine() > 1:  # the goroutines above may still be exiting
             await gosched.sleep(0.0005)
+        release = Chan()  # open: nobody leaves a slot while we count
         for i in range(100):
             g.go(held, i)
         live = gosched.num_goroutine()  # main and the two holding a slot
+        release.close()
         assert await g.wait() is None
         return first, second, live, sorted(order) == list(range(100))
 
