@@ -716,6 +716,22 @@ def test_once_raising_function_counts_as_done(procs):
 
 
 @pytest.mark.parametrize("procs", PROCS)
+def test_once_awaits_a_coroutine_object(procs):
+    async def main():
+        once = Once()
+        calls = []
+
+        async def init(what):
+            calls.append(what)
+
+        await once.do(init("first"))
+        await once.do(init("second"))  # done already: closed, never run, no warning
+        return calls
+
+    assert run(main, procs) == ["first"]
+
+
+@pytest.mark.parametrize("procs", PROCS)
 def test_once_from_sync_goroutines(procs):
     async def main():
         once = Once()
@@ -1164,6 +1180,59 @@ def test_errgroup_limit_starts_functions_in_go_order(procs):
         return first, second, live, sorted(order) == list(range(100))
 
     assert run(main, procs) == (list(range(8)), ["a", "b"], 3, True)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_awaited_go_blocks_until_a_slot_is_free(procs):
+    """``await g.go(fn)`` is Go's Go at the limit: it returns once fn holds a slot, so a
+    producer loop is throttled instead of queueing without bound."""
+
+    async def main():
+        g = ErrGroup()
+        g.set_limit(1)
+        events = []
+        release = Chan()
+
+        async def held():
+            await release.recv()
+            events.append("held done")
+
+        await g.go(held)  # a free slot: returns at once
+        go(release.close)
+        await g.go(events.append, "second ran")  # waits for held's slot
+        events.append("second go returned")
+        assert await g.wait() is None
+        first = events[0]
+
+        g2 = ErrGroup()
+        g2.set_limit(2)
+        finished = calls = 0
+
+        async def work():
+            nonlocal finished
+            await gosched.sleep(0)
+            finished += 1
+
+        while finished < 10:  # Go's `for !stop { g.Go(work) }`
+            calls += 1
+            await g2.go(work)
+        assert await g2.wait() is None
+        return first, calls
+
+    first, calls = run(main, procs)
+    assert first == "held done"
+    assert 10 <= calls <= 12  # at most the limit's worth beyond the ten that finished
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_errgroup_awaited_go_at_limit_zero_is_a_deadlock_in_chan_send(procs):
+    async def main():
+        g = ErrGroup()
+        g.set_limit(0)
+        await g.go(gosched.sleep, 0)
+
+    dump = deadlock_dump(main, procs)
+    assert dump.startswith("goroutine 1 [chan send]:\n"), dump
 
 
 @pytest.mark.parametrize("procs", PROCS)

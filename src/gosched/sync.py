@@ -77,7 +77,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Protocol
 
-from .chan import Chan, nilchan
+from .chan import Chan, ClosedChannelError, nilchan
 from .context import Context, with_cancel
 from .runtime.lock_token import lock2, tokenacquire, tokenlock, tokenrelease
 from .runtime.proc import Goexit, go
@@ -138,6 +138,18 @@ def _gofunc(fn: Any, args: tuple) -> tuple[Callable[..., Any], tuple]:
         _discard(fn)
         raise TypeError("go: arguments given with a coroutine object")
     return _await, (fn,)
+
+
+@types.coroutine
+def _slotwait(started: Chan[None]) -> Generator[Any, Any, None]:
+    """``await`` on a queued ``ErrGroup.go``: Go's ``g.sem <- token{}``, a send that
+    blocks until the function holds a slot, which is when ``started`` is closed.
+    A generator, not an ``async def``: a caller that does not await leaves no
+    "never awaited" warning."""
+    try:
+        yield from started.send(None)
+    except ClosedChannelError:
+        pass
 
 
 async def _await(aw: Awaitable[Any]) -> Any:
@@ -682,7 +694,8 @@ def _identity(x: Any) -> Any:
 class Once:
     """Performs exactly one action (Go's ``sync.Once``).
 
-    ``await once.do(fn)`` calls ``fn()`` (plain or async) if no ``do`` of this
+    ``await once.do(fn)`` calls ``fn()`` (plain or async; or awaits ``fn``
+    when it is a coroutine object, as ``go`` accepts one) if no ``do`` of this
     Once has called it before; concurrent callers wait until it has returned.
     A function that raises still counts as done: later calls do nothing.
     """
@@ -699,6 +712,8 @@ class Once:
     def do(self, fn: Callable[[], Any]) -> Awaitable[None]:
         """Call ``fn`` unless this Once already has."""
         if self._done:
+            if not callable(fn):
+                _discard(fn)  # a coroutine object that will never run
             return _DONE
         return self._doSlow(fn)
 
@@ -707,7 +722,7 @@ class Once:
         try:
             if not self._done:
                 try:
-                    r = fn()
+                    r = fn() if callable(fn) or not inspect.isawaitable(fn) else fn
                     if inspect.isawaitable(r):
                         await r
                 finally:
@@ -919,14 +934,17 @@ class ErrGroup:
     failing function does not panic the program. ``set_limit(n)`` caps the
     number of functions running at once.
 
-    At the limit, Go's ``Go`` blocks its caller until a slot is free. Our
-    ``go`` cannot block (it is not a coroutine), so it queues ``fn`` instead,
-    and returns: each function that finishes hands its slot to the oldest
-    queued one, which starts then in a new goroutine. Functions therefore
-    start in ``go`` order, as Go's blocked callers would, and no goroutine
-    exists for a function until it has a slot. ``wait`` waits for the queued
-    functions too. ``try_go`` starts nothing while the running and queued
-    functions fill the limit, as in Go.
+    At the limit, Go's ``Go`` blocks its caller until a slot is free. Ours
+    queues ``fn`` and returns an awaitable: ``await g.go(fn)`` is Go's
+    blocking call (it returns once ``fn`` holds a slot; the caller waits in
+    ``[chan send]``, as on Go's ``g.sem``), which is what throttles a
+    producer loop; a plain ``g.go(fn)`` leaves ``fn`` queued and goes on.
+    Each function that finishes hands its slot to the oldest queued one,
+    which starts then in a new goroutine. Functions therefore start in
+    ``go`` order, as Go's blocked callers would, and no goroutine exists for
+    a function until it has a slot. ``wait`` waits for the queued functions
+    too. ``try_go`` starts nothing while the running and queued functions
+    fill the limit, as in Go.
     """
 
     __slots__ = ("_active", "_cancel", "_err", "_gen", "_limit", "_mu", "_queue", "_wg")
@@ -937,9 +955,10 @@ class ErrGroup:
         self._err: Exception | None = None  # guarded by _mu: the first exception
         self._limit = -1  # guarded by _mu: functions allowed to run at once; -1: no limit
         self._active = 0  # guarded by _mu: functions holding a slot (Go's len(g.sem))
-        # guarded by _mu: functions waiting for a slot, in go order; not empty
+        # guarded by _mu: functions waiting for a slot, in go order, each with the
+        # channel its go's awaitable waits on (closed once it starts); not empty
         # only while the slots are all taken
-        self._queue: deque[tuple[Callable[..., Any], tuple]] = deque()
+        self._queue: deque[tuple[Callable[..., Any], tuple, Chan[None]]] = deque()
         # guarded by _mu: bumped by set_limit, so that a function frees a slot
         # only of the limit it took it under
         self._gen = 0
@@ -962,9 +981,10 @@ class ErrGroup:
         with self._mu:
             return self._err
 
-    def go(self, fn: Callable[..., Any], *args: Any) -> None:
+    def go(self, fn: Callable[..., Any], *args: Any) -> Awaitable[None]:
         """Run ``fn(*args)`` (async, plain or a coroutine object) in a new goroutine of the
-        group, now if the limit allows it, else once a slot is free."""
+        group, now if the limit allows it, else once a slot is free. Awaiting the
+        result waits until then (Go's ``Go`` at the limit)."""
         fn, args = _gofunc(fn, args)
         # Before the function is queued: a goroutine may start it and finish at once.
         self._wg.add(1)
@@ -977,11 +997,13 @@ class ErrGroup:
             self._active += 1
             gen = self._gen
         else:
-            self._queue.append((fn, args))
+            started: Chan[None] = Chan()
+            self._queue.append((fn, args, started))
             mu.release()
-            return
+            return _slotwait(started)
         mu.release()
         self._start(fn, args, gen)
+        return _DONE
 
     def try_go(self, fn: Callable[..., Any], *args: Any) -> bool:
         """Like ``go``, but only if the limit allows it to start now; returns whether it did."""
@@ -1023,8 +1045,9 @@ class ErrGroup:
             start = [q.popleft() for _ in range(k)]
             self._active = 0 if n < 0 else k
             gen = None if n < 0 else self._gen
-        for fn, args in start:
+        for fn, args, started in start:
             self._start(fn, args, gen)
+            started.close()
 
     def _start(self, fn: Callable[..., Any], args: tuple, gen: int | None) -> None:
         """Start ``fn(*args)``, holding a slot of generation ``gen`` (None: no limit)."""
@@ -1071,9 +1094,10 @@ class ErrGroup:
             if gen == self._gen:
                 if self._queue:
                     # The slot goes straight to the oldest queued function.
-                    fn, args = self._queue.popleft()
+                    fn, args, started = self._queue.popleft()
                     mu.release()
                     self._start(fn, args, gen)
+                    started.close()
                 else:
                     self._active -= 1
                     mu.release()
