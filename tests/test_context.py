@@ -270,7 +270,8 @@ def test_values(procs):
         ctx = context.with_value(ctx, "a", 2)  # shadows the outer "a"
         ctx = context.with_value(ctx, 1, "int")
         out = [ctx.value("a"), ctx.value(k), ctx.value(Key()), ctx.value(1), ctx.value(True),
-               ctx.value("missing"), repr(context.with_value(context.todo(), "x", 5))]
+               ctx.value("missing"), repr(context.with_value(context.todo(), "x", 5)),
+               str(context.with_value(context.background(), k, None))]
         cancel()
         assert ctx.value("a") == 2  # values survive cancellation
         with pytest.raises(TypeError, match="nil key"):
@@ -282,7 +283,8 @@ def test_values(procs):
         return out
 
     assert run(main, procs) == [2, "obj", None, "int", None, None,
-                                "context.TODO.WithValue('x', 5)"]
+                                "context.TODO.WithValue(x, int)",
+                                f"context.Background.WithValue({__name__}.Key, <nil>)"]
 
 
 @pytest.mark.parametrize("procs", PROCS)

@@ -270,7 +270,21 @@ class _ValueCtx(Context):
         return _value(self, key)
 
     def __repr__(self) -> str:
-        return f"{self._parent!r}.WithValue({self._key!r}, {self._val!r})"
+        return f"{self._parent!r}.WithValue({_stringify(self._key)}, {_stringify(self._val)})"
+
+
+def _stringify(v: Any) -> str:
+    """How Go's ``valueCtx.String`` shows a key or value: a string as it is, an
+    object with a ``__str__`` of its own (Go: a ``Stringer``) by it, ``<nil>``,
+    else the name of its type (Go prints ``reflectlite.TypeOf(v).String()``)."""
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "<nil>"
+    tp = type(v)
+    if tp.__str__ is not object.__str__:
+        return str(v)
+    return tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__name__}"
 
 
 def _value(c: Context, key: Any) -> Any:
