@@ -318,6 +318,25 @@ def test_gosched_lets_others_run(gmp):
     assert gosched.run(main, gomaxprocs=gmp) == [True]
 
 
+def test_main_first_gosched_runs_the_goroutine_it_started():
+    """One P: ``go f(); runtime.Gosched()`` in main runs f first. Go's P has
+    scheduled runtime.main's helpers before main.main, so the every-61st check of
+    the global queue (where Gosched puts main) does not fall on this schedule."""
+
+    async def main():
+        order = []
+
+        async def f():
+            order.append("f")
+
+        go(f)
+        await gosched.gosched()
+        order.append("main")
+        return order
+
+    assert gosched.run(main, gomaxprocs=1) == ["f", "main"]
+
+
 def test_gosched_interleaves_spinning_goroutines(gmp):
     async def main():
         log = []

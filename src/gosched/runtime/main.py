@@ -77,6 +77,12 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
     try:
         tls.m = m0
         sched.main_g = newproc(m0, main, makecoro(main, args, {}), args, {}, sys._getframe(1))
+        # By the time Go's main.main runs, runtime.main has started and waited
+        # for its helpers (bgsweep, bgscavenge) on this P, so its schedtick is
+        # past 0. Ours would still be 0: main's first Gosched would meet the
+        # every-61st check of the global queue and run main again, ahead of
+        # the goroutine it had just started in runnext.
+        m0.p.schedtick = 1
         sched.mainStarted = True
         _startsysmon()
         mstart(m0)
