@@ -264,3 +264,151 @@ def test_dial_timeout_zero_means_no_timeout() -> None:
         return s.remote_addr == c.local_addr
 
     assert gosched.run(main) is True
+
+
+@pytest.mark.timeout(60)
+def test_goroutines_share_a_listener_and_a_connection(gmp: int) -> None:
+    """Go's fdMutex: several goroutines may accept on one listener, read one connection
+    or write it; they take turns (waiting in semacquire), and each write arrives whole.
+    The sleeps let both goroutines block before the peer acts (what used to fail: the
+    second raised "two goroutines wait on fd"); the result does not depend on them."""
+    size = 4 << 20  # more than a loopback socket buffer: the first writer must wait
+
+    async def main() -> tuple:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        accepted: Chan[net.Conn] = Chan(2)
+
+        async def acceptor() -> None:
+            await accepted.send(await ln.accept())
+
+        go(acceptor)
+        go(acceptor)
+        await gosched.sleep(0.02)
+        c1 = await net.dial("tcp", ln.addr)
+        c2 = await net.dial("tcp", ln.addr)
+        s1, s2 = await accepted.recv(), await accepted.recv()
+        peers = {s1.remote_addr, s2.remote_addr} == {c1.local_addr, c2.local_addr}
+
+        got: Chan[bytes] = Chan(2)
+
+        async def reader() -> None:
+            await got.send(await s1.read(1))
+
+        go(reader)
+        go(reader)
+        await gosched.sleep(0.02)
+        await c1.write(b"ab")
+        reads = sorted([await got.recv(), await got.recv()])
+
+        done: Chan[None] = Chan(2)
+
+        async def writer(b: bytes) -> None:
+            await c2.write(b * size)
+            await done.send(None)
+
+        go(writer, b"A")
+        go(writer, b"B")
+        await gosched.sleep(0.02)
+        data = await readn(s2, 2 * size)
+        await done.recv()
+        await done.recv()
+        for c in (c1, c2, s1, s2):
+            c.close()
+        ln.close()
+        return peers, reads, sorted([data[:size], data[size:]]) == [b"A" * size, b"B" * size]
+
+    assert gosched.run(main, gomaxprocs=gmp) == (True, [b"a", b"b"], True)
+
+
+def _blackholed_listener() -> tuple[socket.socket, list[socket.socket]]:
+    """A listener whose backlog is full: further connects hang in SYN-SENT."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(srv.getsockname())
+        fillers.append(f)
+    time.sleep(0.1)
+    return srv, fillers
+
+
+@pytest.mark.timeout(60)
+def test_dial_abandoned_with_addresses_left_lets_run_return(monkeypatch: pytest.MonkeyPatch,
+                                                            gmp: int) -> None:
+    """Closing a goroutine parked in dial ends the dial; it used to swallow the
+    GeneratorExit, try the next address, and hang run's shutdown on a held lock."""
+    srv, fillers = _blackholed_listener()
+    port = srv.getsockname()[1]
+    real = socket.getaddrinfo
+
+    def twice(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host == "two.invalid":
+            return real("127.0.0.1", *args, **kwargs) * 2
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", twice)
+    ended = []
+
+    async def main() -> None:
+        async def dialer() -> None:
+            try:
+                await net.dial("tcp", f"two.invalid:{port}")
+            finally:
+                ended.append("dialer")
+
+        go(dialer)
+        await gosched.sleep(0.05)
+
+    try:
+        gosched.run(main, gomaxprocs=gmp)
+    finally:
+        for s in [srv, *fillers]:
+            s.close()
+    assert ended == ["dialer"]
+
+
+def test_partial_deadline_shares_the_time_left_among_addresses() -> None:
+    # Go's partialDeadline: an equal share, at least 2 s while that much is left.
+    assert net.partialdeadline(100.0, 110.0, 2) == 105.0
+    assert net.partialdeadline(100.0, 110.0, 10) == 102.0
+    assert net.partialdeadline(100.0, 101.0, 3) == 101.0
+    assert net.partialdeadline(100.0, 100.0, 1) is None
+
+
+def test_ports_are_checked_like_go() -> None:
+    async def main() -> None:
+        for address, message in [
+            ("127.0.0.1:70000", "address 70000: invalid port"),
+            ("127.0.0.1:-1", "address -1: invalid port"),
+            ("127.0.0.1: 80", "address 127.0.0.1: 80: invalid port"),
+            ("127.0.0.1:8_0", "address 127.0.0.1:8_0: invalid port"),
+            ("::1:80", "address ::1:80: too many colons in address"),
+        ]:
+            with pytest.raises(ValueError) as ei:
+                await net.dial("tcp", address)
+            assert str(ei.value) == message
+        ln = await net.listen("tcp", "127.0.0.1:+0")
+        ln.close()
+        with pytest.raises(ValueError, match="address 65536: invalid port"):
+            await net.listen("tcp", "127.0.0.1:65536")
+
+    gosched.run(main)
+
+
+def test_operations_on_a_closed_connection_fail_even_with_nothing_to_do() -> None:
+    async def main() -> None:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c = await net.dial("tcp", ln.addr)
+        c.close()
+        with pytest.raises(net.ErrClosed):
+            await c.write(b"")
+        with pytest.raises(net.ErrClosed):
+            c.set_deadline(None)
+        with pytest.raises(net.ErrClosed):
+            c.close()
+        ln.close()
+
+    gosched.run(main)

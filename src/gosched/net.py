@@ -37,6 +37,7 @@ from .runtime.netpoll import (
     setdeadline,
 )
 from .runtime.proc import syscall
+from .runtime.sema import Sema, semacquire, semrelease
 from .runtime.timers import nanotime
 
 __all__ = ["Conn", "ErrClosed", "Listener", "dial", "listen"]
@@ -45,16 +46,24 @@ _NETWORKS = {"tcp": socket.AF_UNSPEC, "tcp4": socket.AF_INET, "tcp6": socket.AF_
 
 
 def splithostport(address: str) -> tuple[str, int]:
-    """``"host:port"`` or ``"[v6]:port"`` -> ``(host, port)`` (Go's ``net.SplitHostPort``)."""
+    """``"host:port"`` or ``"[v6]:port"`` -> ``(host, port)`` (Go's ``net.SplitHostPort``,
+    then its ``parsePort``: decimal digits with an optional sign, 0 to 65535)."""
+    if not isinstance(address, str):
+        raise TypeError(f"address must be a str, not {type(address).__name__}")
     host, sep, port = address.rpartition(":")
     if not sep:
         raise ValueError(f"address {address}: missing port in address")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    try:
-        return host, int(port)
-    except ValueError:
-        raise ValueError(f"address {address}: invalid port") from None
+    elif ":" in host:
+        raise ValueError(f"address {address}: too many colons in address")
+    digits = port[1:] if port[:1] in ("+", "-") else port
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"address {address}: invalid port")
+    n = int(port)
+    if not 0 <= n <= 0xFFFF:
+        raise ValueError(f"address {port}: invalid port")
+    return host, n
 
 
 def joinhostport(host: str, port: int) -> str:
@@ -69,30 +78,60 @@ def _family(network: str) -> int:
 
 
 class _FD:
-    """A non-blocking socket and its poll descriptor (Go's ``netFD``)."""
+    """A non-blocking socket and its poll descriptor (Go's ``netFD``), with the
+    two parts of Go's ``fdMutex`` that matter here:
 
-    __slots__ = ("pd", "sock")
+    - one reader and one writer at a time: ``rsema``/``wsema`` are binary
+      semaphores held for a whole read, write or accept, parked waits
+      included, so goroutines reading one connection (or accepting on one
+      listener) take turns, waiting in ``semacquire`` as in Go, and each
+      write goes out whole;
+    - a count of the system calls in progress (``refs``, guarded by
+      ``pd.lock``): ``close`` marks the descriptor closed and wakes its
+      waiters at once, but the socket itself is closed by whoever drops the
+      last reference, so a close racing with a ``recv`` on another thread
+      never hands it a closed (or already reused) descriptor.
+    """
+
+    __slots__ = ("pd", "refs", "rsema", "sock", "wsema")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self.sock = sock
         self.pd = PollDesc(sock.fileno())
+        self.refs = 0
+        self.rsema = Sema(1)
+        self.wsema = Sema(1)
 
     def close(self) -> None:
-        if self.pd.closing:
-            raise ErrClosed()
-        pollclose(self.pd)
-        self.sock.close()
+        pd = self.pd
+        with pd.lock:
+            if pd.closing:
+                raise ErrClosed()
+            pd.closing = True
+            self.refs += 1  # close's own: the socket outlives pollclose's unregister
+        pollclose(pd)
+        self.decref()
 
-    def prepare(self, mode: str) -> None:
-        """Fail before touching the socket if it is closed or the deadline for
-        ``mode`` has passed (Go's ``pollDesc.prepare``): data already waiting
-        must not let an expired deadline through."""
+    def incref(self, mode: str) -> None:
+        """Take a reference for one system call, failing first if the descriptor is
+        closed or the deadline for ``mode`` has passed (Go's ``pollDesc.prepare``):
+        data already waiting must not let an expired deadline through."""
         pd = self.pd
         with pd.lock:
             err = netpollcheckerr(pd, mode)
+            if err is None:
+                self.refs += 1
         if err is not None:
             raise err
+
+    def decref(self) -> None:
+        pd = self.pd
+        with pd.lock:
+            self.refs -= 1
+            last = pd.closing and not self.refs
+        if last:
+            self.sock.close()
 
 
 class Conn:
@@ -110,26 +149,42 @@ class Conn:
     def read(self, n: int = 65536) -> Generator[Any, Any, bytes]:
         """Read up to ``n`` bytes; ``b""`` at end of stream."""
         fd = self._fd
-        while True:
-            fd.prepare("r")
-            try:
-                return fd.sock.recv(n)
-            except (BlockingIOError, InterruptedError):
+        yield from semacquire(fd.rsema)
+        try:
+            while True:
+                fd.incref("r")
+                try:
+                    return fd.sock.recv(n)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                finally:
+                    fd.decref()
                 yield from netpollblock(fd.pd, "r")
+        finally:
+            semrelease(fd.rsema)
 
     @types.coroutine
     def write(self, data: bytes | bytearray | memoryview) -> Generator[Any, Any, int]:
-        """Write all of ``data``; return its length."""
+        """Write all of ``data``, in one piece with respect to other writers; return its length."""
         fd = self._fd
         view = memoryview(data).cast("B")
         sent = 0
-        while sent < len(view):
-            fd.prepare("w")
-            try:
-                sent += fd.sock.send(view[sent:])
-            except (BlockingIOError, InterruptedError):
+        yield from semacquire(fd.wsema)
+        try:
+            while True:
+                fd.incref("w")  # even for no data: a closed connection fails, as in Go
+                try:
+                    if sent == len(view):
+                        return sent
+                    sent += fd.sock.send(view[sent:])
+                    continue
+                except (BlockingIOError, InterruptedError):
+                    pass
+                finally:
+                    fd.decref()
                 yield from netpollblock(fd.pd, "w")
-        return sent
+        finally:
+            semrelease(fd.wsema)
 
     def close(self) -> None:
         """Close the connection; goroutines blocked on it raise ``ErrClosed``."""
@@ -170,13 +225,20 @@ class Listener:
     def accept(self) -> Generator[Any, Any, Conn]:
         """Wait for and return the next connection."""
         fd = self._fd
-        while True:
-            fd.prepare("r")
-            try:
-                sock, _ = fd.sock.accept()
-                return Conn(_FD(sock))
-            except (BlockingIOError, InterruptedError):
+        yield from semacquire(fd.rsema)
+        try:
+            while True:
+                fd.incref("r")
+                try:
+                    sock, _ = fd.sock.accept()
+                    return Conn(_FD(sock))
+                except (BlockingIOError, InterruptedError):
+                    pass
+                finally:
+                    fd.decref()
                 yield from netpollblock(fd.pd, "r")
+        finally:
+            semrelease(fd.rsema)
 
     def close(self) -> None:
         """Stop listening; goroutines blocked in ``accept`` raise ``ErrClosed``."""
@@ -223,18 +285,24 @@ def dial(network: str, address: str, timeout: float | None = None) -> Generator[
     deadline = nanotime() + timeout if timeout else None
     infos = yield from syscall(socket.getaddrinfo, host or "localhost", port, family,
                                socket.SOCK_STREAM)
-    err: BaseException | None = None
-    for af, kind, proto, _, sockaddr in infos:
-        if deadline is not None and deadline <= nanotime():
-            raise TimeoutError("i/o timeout")  # Go gives up before the next attempt
+    first: Exception | None = None
+    for i, (af, kind, proto, _, sockaddr) in enumerate(infos):
+        attempt = None
+        if deadline is not None:
+            attempt = partialdeadline(nanotime(), deadline, len(infos) - i)
+            if attempt is None:
+                raise first or TimeoutError(f"dial {network} {address}: i/o timeout")
         sock = socket.socket(af, kind, proto)
         fd = _FD(sock)
         try:
             code = sock.connect_ex(sockaddr)
             if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-                if deadline is not None:
-                    setdeadline(fd.pd, "w", deadline)
-                yield from netpollblock(fd.pd, "w")
+                if attempt is not None:
+                    setdeadline(fd.pd, "w", attempt)
+                try:
+                    yield from netpollblock(fd.pd, "w")
+                except TimeoutError:
+                    raise TimeoutError(f"dial {network} {address}: i/o timeout") from None
                 code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
                 reason = os.strerror(code).lower()
@@ -244,7 +312,21 @@ def dial(network: str, address: str, timeout: float | None = None) -> Generator[
         except BaseException as e:
             pollclose(fd.pd)
             sock.close()
-            if isinstance(e, TimeoutError):
-                raise
-            err = e
-    raise err if err is not None else OSError(f"dial {network} {address}: no addresses")
+            if not isinstance(e, Exception):
+                raise  # the goroutine is being closed (GeneratorExit) or exits: no next address
+            if first is None:
+                first = e
+    raise first if first is not None else OSError(f"dial {network} {address}: no addresses")
+
+
+def partialdeadline(now: float, deadline: float, remaining: int) -> float | None:
+    """The deadline for one of ``remaining`` addresses still to try (Go's
+    ``partialDeadline``): an equal share of the time left, but at least two
+    seconds when that much is left; None once the deadline has passed."""
+    left = deadline - now
+    if left <= 0:
+        return None
+    share = left / remaining
+    if share < 2.0:
+        share = min(left, 2.0)
+    return now + share

@@ -272,6 +272,8 @@ def setdeadline(pd: PollDesc, mode: str, t: float | None) -> None:
     """Set the absolute deadline for ``mode`` ("r", "w") on the monotonic clock; None clears it."""
     ready: list[G] = []
     with pd.lock:
+        if pd.closing:
+            raise ErrClosed()
         timer = pd.rtimer if mode == "r" else pd.wtimer
         if timer is not None:
             timer.stop()

@@ -98,8 +98,8 @@ class Sema:
 
     __slots__ = ("_sema",)
 
-    def __init__(self) -> None:
-        self._sema = 0  # guarded by rootFor(self).lock
+    def __init__(self, n: int = 0) -> None:
+        self._sema = n  # guarded by rootFor(self).lock
 
 
 class semaRoot:
