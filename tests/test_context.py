@@ -7,6 +7,7 @@ waits for a deadline to fire, it never measures when it fired.
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 import weakref
@@ -387,3 +388,38 @@ def test_cancel_returns_only_once_the_whole_subtree_is_canceled():
     second.join(30)
     assert len(seen) == len(children)
     assert all(isinstance(e, Canceled) for e in seen), seen.count(None)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_a_deep_chain_does_not_exhaust_the_python_stack(procs):
+    """Go's contexts delegate to their parents on goroutine stacks that grow; ours walk
+    the chain in a loop (deadline, done and err of value contexts, and repr)."""
+
+    async def main():
+        c = context.background()
+        for i in range(3 * sys.getrecursionlimit()):
+            c = context.with_value(c, i, i) if i % 2 else context.with_cancel(c)[0]
+        t, cancel = context.with_timeout(c, 60)
+        out = [c.deadline(), c.err(), t.deadline() is not None, repr(c).count(".WithCancel")]
+        cancel()
+        return out
+
+    assert run(main, procs) == [None, None, True, 3 * sys.getrecursionlimit() // 2]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_a_deadline_that_is_not_a_number_is_refused_before_the_child_exists(procs):
+    async def main():
+        parent, cancel = context.with_cancel(context.background())
+        out = []
+        for d in (None, "soon", True):
+            with pytest.raises(TypeError) as ei:
+                context.with_deadline(parent, d)
+            out.append(str(ei.value))
+        out.append(len(parent._children))  # nothing half-built left registered
+        cancel()
+        return out
+
+    assert run(main, procs) == ["context: deadline must be a number, not NoneType",
+                                "context: deadline must be a number, not str",
+                                "context: deadline must be a number, not bool", 0]

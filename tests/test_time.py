@@ -380,6 +380,57 @@ def test_ticker_needs_a_positive_interval(gmp):
     assert gosched.run(main, gomaxprocs=gmp) == "non-positive interval for NewTicker"
 
 
+def test_a_period_under_one_nanosecond_is_non_positive(gmp):
+    """Go's Duration is whole nanoseconds: 1e-10 s is 0 there. (A subnormal period
+    used to overflow inside the timer code with the timer's lock held.)"""
+
+    async def main():
+        out = []
+        for d in (5e-10, 5e-324):
+            with pytest.raises(ValueError) as ei:
+                gosched.Ticker(d)
+            out.append(str(ei.value))
+        t = gosched.Ticker(1)
+        with pytest.raises(ValueError) as ei:
+            t.reset(1e-12)
+        t.stop()
+        return out + [str(ei.value)]
+
+    assert gosched.run(main, gomaxprocs=gmp) == [
+        "non-positive interval for NewTicker", "non-positive interval for NewTicker",
+        "non-positive interval for Ticker.Reset"]
+
+
+def test_a_period_below_the_clock_step_still_moves_the_timer_on():
+    """A year after boot, 1 ns is below the float clock's step: a ticker's next time
+    stayed where it was, and the timer check ran it forever (run never returned)."""
+    from gosched.runtime.runtime2 import P
+    from gosched.runtime.timers import Timer, Timers, unlockAndRun
+
+    fired = []
+    when = 3.15e7
+    t = Timer(lambda arg: fired.append(arg), "tick")
+    ts = Timers(P(0))
+    t.modify(when, 1e-9, ts)
+    t.mu.acquire()
+    unlockAndRun(t, when, ts)  # on time: the next tick is one period on
+    assert fired == ["tick"]
+    assert t.when > when
+
+
+def test_after_func_refuses_what_it_cannot_run(gmp):
+    async def main():
+        out = []
+        for fn in (None, 5):
+            with pytest.raises(TypeError) as ei:
+                gosched.after_func(0, fn)
+            out.append(str(ei.value))
+        return out
+
+    assert gosched.run(main, gomaxprocs=gmp) == ["go of nil func value",
+                                                 "after_func: 5 is not callable"]
+
+
 def test_nan_durations_are_refused_and_leave_the_timers_working(gmp):
     nan = float("nan")
 

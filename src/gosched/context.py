@@ -150,7 +150,7 @@ class _CancelCtx(Context):
         self._err: BaseException | None = None  # guarded by _mu: set by the first cancel
 
     def deadline(self) -> float | None:
-        return self._parent.deadline()
+        return _deadline(self._parent)
 
     def done(self) -> Chan[Any]:
         with self._mu:
@@ -221,7 +221,10 @@ class _CancelCtx(Context):
         """A _TimerCtx stops its timer here. Requires ``_mu``."""
 
     def __repr__(self) -> str:
-        return f"{self._parent!r}.WithCancel"
+        return _contextname(self)
+
+    def _suffix(self) -> str:
+        return ".WithCancel"
 
 
 class _TimerCtx(_CancelCtx):
@@ -242,9 +245,9 @@ class _TimerCtx(_CancelCtx):
             self._timer.stop()
             self._timer = None
 
-    def __repr__(self) -> str:
+    def _suffix(self) -> str:
         left = self._deadline - nanotime()
-        return f"{self._parent!r}.WithDeadline({self._deadline:.6f} [{left:.6f}s])"
+        return f".WithDeadline({self._deadline:.6f} [{left:.6f}s])"
 
 
 class _ValueCtx(Context):
@@ -258,19 +261,50 @@ class _ValueCtx(Context):
         self._val = val
 
     def deadline(self) -> float | None:
-        return self._parent.deadline()
+        return _deadline(self._parent)
 
     def done(self) -> Chan[Any]:
-        return self._parent.done()
+        return _pastvalues(self._parent).done()
 
     def err(self) -> BaseException | None:
-        return self._parent.err()
+        return _pastvalues(self._parent).err()
 
     def value(self, key: Any) -> Any:
         return _value(self, key)
 
     def __repr__(self) -> str:
-        return f"{self._parent!r}.WithValue({_stringify(self._key)}, {_stringify(self._val)})"
+        return _contextname(self)
+
+    def _suffix(self) -> str:
+        return f".WithValue({_stringify(self._key)}, {_stringify(self._val)})"
+
+
+# Go's contexts delegate to their parents; these walk up the chain in a loop
+# instead, so that no depth of nesting can exhaust the Python stack.
+
+
+def _pastvalues(c: Context) -> Context:
+    """The nearest context from ``c`` up that is not a value context."""
+    while type(c) is _ValueCtx:
+        c = c._parent
+    return c
+
+
+def _deadline(c: Context) -> float | None:
+    """``c.deadline()``, skipping the contexts that only pass their parent's on."""
+    while type(c) is _ValueCtx or type(c) is _CancelCtx:
+        c = c._parent  # type: ignore[attr-defined]
+    return c.deadline()
+
+
+def _contextname(c: Context) -> str:
+    """Go's ``contextName`` chain: the root's name, then each child's part."""
+    parts = []
+    while type(c) in (_CancelCtx, _TimerCtx, _ValueCtx):
+        parts.append(c._suffix())  # type: ignore[attr-defined]
+        c = c._parent  # type: ignore[attr-defined]
+    parts.append(repr(c))
+    return "".join(reversed(parts))
 
 
 def _stringify(v: Any) -> str:
@@ -382,6 +416,8 @@ def with_deadline(parent: Context, d: float) -> tuple[Context, CancelFunc]:
     nothing: the result is then a plain ``with_cancel`` child."""
     if parent is None:
         raise TypeError("cannot create context from nil parent")
+    if isinstance(d, bool) or not isinstance(d, (int, float)):
+        raise TypeError(f"context: deadline must be a number, not {type(d).__name__}")
     if d != d:
         raise ValueError("context: deadline is NaN")
     cur = parent.deadline()

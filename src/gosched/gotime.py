@@ -214,6 +214,12 @@ def _goFunc(arg: tuple) -> None:
 
 def after_func(d: float, fn: Callable[..., Any], *args: Any) -> Timer:
     """``time.AfterFunc``: run ``fn(*args)`` in its own goroutine after ``d`` seconds."""
+    # Checked now, not when the timer fires: there the error would stop the
+    # runtime from inside the timer code, far from the call that caused it.
+    if fn is None:
+        raise TypeError("go of nil func value")
+    if not callable(fn):
+        raise TypeError(f"after_func: {fn!r} is not callable")
     return Timer(d, _goFunc, (fn, args))
 
 
@@ -223,7 +229,8 @@ class Ticker:
     __slots__ = ("_t", "c")
 
     def __init__(self, d: float) -> None:
-        if not d > 0:  # NaN included
+        # Go's Duration counts whole nanoseconds: a period under 1 ns is 0 there.
+        if not d >= 1e-9:  # NaN included
             raise ValueError("non-positive interval for NewTicker")
         c = _TimerChan()
         self.c: Chan[float] = c
@@ -236,7 +243,7 @@ class Ticker:
 
     def reset(self, d: float) -> None:
         """Stop the ticker and restart it with period ``d``."""
-        if not d > 0:
+        if not d >= 1e-9:
             raise ValueError("non-positive interval for Ticker.Reset")
         _stopchan(self._t, self.c)  # type: ignore[arg-type]
         self._t.modify(nanotime() + d, d, _currenttimers())

@@ -37,6 +37,7 @@ Lock order: the channel's lock (channel timers), then ``Timer.mu``, then
 from __future__ import annotations
 
 import heapq
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -156,8 +157,14 @@ def unlockAndRun(t: Timer, now: float, ts: Timers) -> bool:
         return False
     delay = now - t.when
     if t.period > 0:
-        t.when += t.period * (1 + int(delay // t.period))
-        t.ts = ts.push(t.when, t, t.version)
+        when = t.when + t.period * (1 + int(delay // t.period))
+        if when <= t.when:
+            # The period is below the float clock's resolution here (1 ns after
+            # months of uptime): move on by one step, as Go's integer clock
+            # moves by at least 1 ns, or check would run this ticker forever.
+            when = math.nextafter(t.when, math.inf)
+        t.when = when
+        t.ts = ts.push(when, t, t.version)
     else:
         t.when = 0.0
         t.ts = None
