@@ -394,7 +394,7 @@ def test_a_period_under_one_nanosecond_is_non_positive(gmp):
         with pytest.raises(ValueError) as ei:
             t.reset(1e-12)
         t.stop()
-        return out + [str(ei.value)]
+        return [*out, str(ei.value)]
 
     assert gosched.run(main, gomaxprocs=gmp) == [
         "non-positive interval for NewTicker", "non-positive interval for NewTicker",
