@@ -646,6 +646,35 @@ def test_buffered_channel_in_next_run_never_takes_old_senders_value(gmp, headers
     assert headers(ei.value.dump) == {1: "chan receive"}
 
 
+def test_code_left_running_by_a_stopped_run_can_wake_the_next_runs_goroutines(gmp):
+    """A sync goroutine still in user code when its run stops is not waited for (Go
+    would not wait either). If it then closes a channel a goroutine of the next run
+    waits on, that goroutine wakes; it used to be marked runnable and queued nowhere,
+    and the next run died with "checkdead: runnable g"."""
+    shared = Chan()
+    go_on = threading.Event()
+    left = []
+
+    def straggler():
+        go_on.wait(10)
+        time.sleep(0.02)  # let the next run's main park first (either order must work)
+        shared.close()
+        left.append("closed")
+
+    async def first():
+        go(straggler)
+        await gosched.sleep(0.005)
+
+    async def second():
+        go_on.set()
+        i, v = await gosched.select(shared.recv_ok, gosched.after(10).recv)
+        return i, v
+
+    gosched.run(first, gomaxprocs=gmp)
+    assert gosched.run(second, gomaxprocs=gmp) == (0, (None, False))
+    assert left == ["closed"]
+
+
 def test_select_in_next_run_never_wakes_old_select(gmp, wait_blocked):
     a, b = Chan(), Chan()
     got = []
