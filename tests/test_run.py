@@ -1552,3 +1552,26 @@ def test_gomaxprocs_environment_is_read_like_go(monkeypatch, env):
     default = gosched.run(main)
     monkeypatch.setenv("GOMAXPROCS", env)
     assert gosched.run(main) == default
+
+
+def test_a_panic_that_cannot_be_printed_or_noted_is_still_reraised_unchanged():
+    class BadStr(Exception):
+        def __str__(self):
+            raise RuntimeError("str failed")
+
+    bad = BadStr()
+    odd = ValueError("v")
+    odd.__notes__ = ("a tuple",)  # add_note refuses to add to it
+
+    async def raise_(e):
+        raise e
+
+    with pytest.raises(BadStr) as ei:
+        gosched.run(raise_, bad)
+    assert ei.value is bad
+    note = bad.__notes__[0]
+    assert note.startswith("panic: ") and note.splitlines()[2] == "goroutine 1 [running]:"
+    assert note.splitlines()[0].endswith(".BadStr [panic while printing panic value: RuntimeError]")
+    with pytest.raises(ValueError) as ei:
+        gosched.run(raise_, odd)
+    assert ei.value is odd and odd.__notes__ == ("a tuple",)

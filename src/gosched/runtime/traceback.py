@@ -192,8 +192,11 @@ def stack(all: bool = True) -> str:
 
 
 def panicvalue(exc: BaseException) -> str:
-    msg = str(exc)
     name = type(exc).__qualname__
+    try:
+        msg = str(exc)
+    except Exception as e:  # the panic must still reach run unchanged
+        return f"{name} [panic while printing panic value: {type(e).__qualname__}]"
     return f"{name}: {msg}" if msg else name
 
 
@@ -202,7 +205,10 @@ def addpanicnote(gp: G, exc: BaseException) -> None:
     of the same exception object (re-raised in a later goroutine or run)."""
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list):
-        notes[:] = [n for n in notes if not (n.startswith("panic: ") and "\ngoroutine " in n)]
+        notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith("panic: ")
+                                             and "\ngoroutine " in n)]
+    elif notes is not None:
+        return  # not a list: add_note would raise, and run must re-raise exc itself
     exc.add_note(panicnote(gp, exc))
 
 
