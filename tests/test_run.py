@@ -1575,3 +1575,54 @@ def test_a_panic_that_cannot_be_printed_or_noted_is_still_reraised_unchanged():
     with pytest.raises(ValueError) as ei:
         gosched.run(raise_, odd)
     assert ei.value is odd and odd.__notes__ == ("a tuple",)
+
+
+def test_awaiting_another_event_loops_awaitable_raises_at_the_await(gmp):
+    """asyncio.sleep(0) yields None to whoever drives the coroutine; the scheduler used
+    to fail on it with its own TypeError ('NoneType' object is not subscriptable)."""
+    import asyncio
+    import types
+
+    @types.coroutine
+    def yields(v):
+        yield v
+
+    async def child(what):
+        await what
+
+    def syncchild():
+        gosched.block_on(asyncio.sleep(0))
+
+    for label, main in [
+        ("main", lambda: asyncio.sleep(0)),
+        ("tuple", lambda: yields(("junk",))),
+        ("child", lambda: child(asyncio.sleep(0))),
+    ]:
+        async def run_(make=main, label=label):
+            if label == "child":
+                go(make())
+                await Chan().recv()
+            else:
+                await make()
+
+        with pytest.raises(TypeError, match=r"^gosched: await of something that is not a gosched "
+                                            r"operation"):
+            gosched.run(run_, gomaxprocs=gmp)
+
+    async def caught():
+        try:
+            gosched.block_on(asyncio.sleep(0))
+        except RuntimeError:
+            pass  # block_on from an async goroutine: the documented error
+        done = Chan()
+
+        def body():
+            try:
+                syncchild()
+            except TypeError as e:  # thrown in at the await: block_on lets it be caught
+                gosched.block_on(done.send(str(e)))
+
+        go(body)
+        return await done.recv()
+
+    assert gosched.run(caught, gomaxprocs=gmp).startswith("gosched: await of something")

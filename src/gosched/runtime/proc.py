@@ -539,7 +539,10 @@ def schedule(mp: M) -> None:
                 return
             if coro is None and pp is not None:
                 exitsyscall_g0(mp, pp, gp)
-            fn = req[0]
+            try:
+                fn = req[0]
+            except (TypeError, LookupError):  # not a request of ours: see foreignawait_m
+                fn = foreignawait_m
             if s is not None:
                 mcallnarrate(s, fn, gp, req)
             elif fn is park_m:
@@ -567,6 +570,8 @@ def schedule(mp: M) -> None:
                 else:  # this one fills the list: gfput moves half of it out
                     gfput(pp, gp)
                 break
+            if type(fn) is not FunctionType:  # a tuple, but not one of ours
+                fn = foreignawait_m
             gp = fn(mp, gp, req)  # mcall(fn): the G to resume at once, or None
             if gp is None:
                 break
@@ -579,7 +584,8 @@ def mcallnarrate(s: Any, fn: Any, gp: G, req: tuple) -> None:
         s.event("goexit1", f"G{gp.goid}'s function returned into goexit", depth, ong0=True)
     elif fn is park_m:
         s.event("gopark", f"G{gp.goid} [{req[3] or 'waiting'}]", depth, ong0=True)
-    s.event(f"mcall({fn.__name__})", f"(G{gp.goid})", depth, ong0=True)
+    name = fn.__name__ if type(fn) is FunctionType else foreignawait_m.__name__
+    s.event(f"mcall({name})", f"(G{gp.goid})", depth, ong0=True)
 
 
 def syncgogo(mp: M, pp: P | None, gp: G, lease: deque) -> tuple | None:
@@ -1027,6 +1033,28 @@ def goexit0(mp: M, gp: G, req: tuple) -> None:
         return None
     gdestroy(mp, gp)
     return None
+
+
+def foreignawait(req: Any) -> TypeError:
+    return TypeError(
+        f"gosched: await of something that is not a gosched operation (it yielded {req!r:.60}); "
+        "awaitables of asyncio, trio and other event loops need their own loop")
+
+
+def foreignawait_m(mp: M, gp: G, req: Any) -> None:
+    """The goroutine awaited something that yielded what no gosched operation does
+    (an asyncio future, say): raise a TypeError at that ``await``. Catching it and
+    awaiting on is not supported: the goroutine then panics with it all the same."""
+    err = foreignawait(req)
+    coro = gp.coro
+    try:
+        coro.throw(err)
+    except StopIteration as e:
+        return goexit0(mp, gp, (goexit0, e.value))
+    except BaseException as e:
+        return gopanic_m(mp, gp, (gopanic_m, e))
+    coro.close()
+    return gopanic_m(mp, gp, (gopanic_m, err))
 
 
 def gopanic_m(mp: M, gp: G, req: tuple) -> None:
@@ -1616,7 +1644,10 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
         except StopIteration as e:
             return e.value
         value = exc = None
-        fn = req[0]
+        try:
+            fn = req[0]
+        except (TypeError, LookupError):
+            fn = None
         if fn is park_m:
             _, unlockf, lock, reason = req
             gp.waitreason = reason
@@ -1655,6 +1686,8 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
             value = gp.param
         elif fn is gosched_m:
             time.sleep(0)
+        elif type(fn) is not FunctionType:
+            exc = foreignawait(req)
         elif fn is not exitsyscall0_m:
             raise RuntimeError(f"block_on: cannot run {fn.__name__} on a thread")
 
