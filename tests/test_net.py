@@ -251,6 +251,9 @@ def test_dial_errors() -> None:
             await net.listen("udp", "127.0.0.1:0")
         with pytest.raises(TimeoutError, match="i/o timeout"):  # a deadline already passed
             await net.dial("tcp", f"127.0.0.1:{port}", timeout=-1)
+        with pytest.raises(socket.gaierror, match=r"^\[Errno -?\d+\] dial tcp nosuch\.invalid:80: "
+                                                  r"lookup nosuch\.invalid: "):
+            await net.dial("tcp", "nosuch.invalid:80")
 
     gosched.run(main)
 

@@ -260,7 +260,7 @@ def listen(network: str, address: str) -> Generator[Any, Any, Listener]:
     """Listen on ``address`` (``"127.0.0.1:0"``, ``":8080"``, ``"[::1]:0"``)."""
     family = _family(network)
     host, port = splithostport(address)
-    infos = yield from syscall(socket.getaddrinfo, host or None, port, family,
+    infos = yield from _lookup("listen", network, address, host or None, port, family,
                                socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     af, kind, proto, _, sockaddr = infos[0]
     sock = socket.socket(af, kind, proto)
@@ -283,7 +283,7 @@ def dial(network: str, address: str, timeout: float | None = None) -> Generator[
     family = _family(network)
     host, port = splithostport(address)
     deadline = nanotime() + timeout if timeout else None
-    infos = yield from syscall(socket.getaddrinfo, host or "localhost", port, family,
+    infos = yield from _lookup("dial", network, address, host or "localhost", port, family,
                                socket.SOCK_STREAM)
     first: Exception | None = None
     for i, (af, kind, proto, _, sockaddr) in enumerate(infos):
@@ -317,6 +317,18 @@ def dial(network: str, address: str, timeout: float | None = None) -> Generator[
             if first is None:
                 first = e
     raise first if first is not None else OSError(f"dial {network} {address}: no addresses")
+
+
+@types.coroutine
+def _lookup(op: str, network: str, address: str, host: str | None,
+            *args: Any) -> Generator[Any, Any, list]:
+    """``getaddrinfo`` as a system call, its failure named as Go names it
+    (``dial tcp nosuch.invalid:80: lookup nosuch.invalid: ...``)."""
+    try:
+        return (yield from syscall(socket.getaddrinfo, host, *args))
+    except socket.gaierror as e:
+        raise socket.gaierror(e.errno, f"{op} {network} {address}: lookup {host}: "
+                                       f"{str(e.strerror).lower()}") from None
 
 
 def partialdeadline(now: float, deadline: float, remaining: int) -> float | None:
