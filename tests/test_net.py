@@ -415,3 +415,50 @@ def test_operations_on_a_closed_connection_fail_even_with_nothing_to_do() -> Non
         ln.close()
 
     gosched.run(main)
+
+
+@pytest.mark.timeout(120)
+def test_close_racing_with_io_on_other_threads_never_gives_ebadf() -> None:
+    """Two Ps: the goroutines doing I/O run on other threads while main closes both
+    ends. Go's answer is ErrClosed, a reset or EOF; a recv or send on a descriptor
+    closed between the closed-check and the call gave EBADF (every run of 300)."""
+
+    async def main() -> list[str]:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        bad: list[str] = []
+        for _ in range(100):
+            c = await net.dial("tcp", ln.addr)
+            s = await ln.accept()
+            wg = gosched.WaitGroup()
+            wg.add(2)
+
+            async def flood(c: net.Conn = c, wg: gosched.WaitGroup = wg) -> None:
+                try:
+                    while True:
+                        await c.write(b"y" * 65536)
+                except OSError as e:
+                    if e.errno == 9:  # EBADF
+                        bad.append(repr(e))
+                finally:
+                    wg.done()
+
+            async def drain(s: net.Conn = s, wg: gosched.WaitGroup = wg) -> None:
+                try:
+                    while await s.read(65536):
+                        pass
+                except OSError as e:
+                    if e.errno == 9:
+                        bad.append(repr(e))
+                finally:
+                    wg.done()
+
+            go(flood)
+            go(drain)
+            await gosched.sleep(0.001)
+            s.close()
+            c.close()
+            await wg.wait()
+        ln.close()
+        return bad
+
+    assert gosched.run(main, gomaxprocs=2) == []
