@@ -658,8 +658,8 @@ def test_code_left_running_by_a_stopped_run_can_wake_the_next_runs_goroutines(gm
     def straggler():
         go_on.wait(10)
         time.sleep(0.02)  # let the next run's main park first (either order must work)
+        left.append("closing")  # before: run may return as soon as close wakes main
         shared.close()
-        left.append("closed")
 
     async def first():
         go(straggler)
@@ -672,7 +672,7 @@ def test_code_left_running_by_a_stopped_run_can_wake_the_next_runs_goroutines(gm
 
     gosched.run(first, gomaxprocs=gmp)
     assert gosched.run(second, gomaxprocs=gmp) == (0, (None, False))
-    assert left == ["closed"]
+    assert left == ["closing"]
 
 
 def test_select_in_next_run_never_wakes_old_select(gmp, wait_blocked):
