@@ -251,6 +251,32 @@ def test_close_wakes_every_waiter(gmp, wait_blocked):
     )
 
 
+def test_close_readies_receivers_in_gos_order(wait_blocked):
+    """One P. Go's closechan gathers the receivers on a stack and readies the last one
+    dequeued first, so the first receiver runs first and the rest in reverse queue order
+    (each goready takes runnext and pushes the previous one to the tail)."""
+
+    async def main():
+        c = Chan()
+        done = Chan(4)
+        order = []
+
+        async def receiver(n):
+            await c.recv()
+            order.append(n)
+            await done.send(None)
+
+        for n in range(4):  # they park in the order 3, 0, 1, 2 (runnext runs first)
+            go(receiver, n)
+        await wait_blocked("chan receive", 4)
+        c.close()
+        for _ in range(4):
+            await done.recv()
+        return order
+
+    assert gosched.run(main, gomaxprocs=1) == [3, 2, 1, 0]
+
+
 def test_close_wakes_async_and_sync_goroutines_and_threads_together(gmp, wait_blocked):
     # close readies its whole list in one step; the Gs that wait on their own
     # M (sync goroutines, a foreign thread in block_on) are woken there instead.

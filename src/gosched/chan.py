@@ -251,7 +251,10 @@ class Chan(Generic[T]):
             q.clear()
         self._ndead = 0
         lock.append(True)
-        # Ready all Gs now that we've dropped the channel lock.
+        # Ready all Gs now that we've dropped the channel lock. Go collects them
+        # on a gList, a stack, and readies the last one dequeued first: the
+        # first receiver ends up in runnext, the others behind it in reverse.
+        glist.reverse()
         readyglist(glist)
 
     def __aiter__(self) -> AsyncIterator[T]:
