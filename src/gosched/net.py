@@ -25,8 +25,8 @@ import errno
 import os
 import socket
 import types
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 from .runtime.netpoll import (
     ErrClosed,
@@ -41,6 +41,8 @@ from .runtime.sema import Sema, semacquire, semrelease
 from .runtime.timers import nanotime
 
 __all__ = ["Conn", "ErrClosed", "Listener", "dial", "listen"]
+
+T = TypeVar("T")
 
 _NETWORKS = {"tcp": socket.AF_UNSPEC, "tcp4": socket.AF_INET, "tcp6": socket.AF_INET6}
 
@@ -133,6 +135,20 @@ class _FD:
         if last:
             self.sock.close()
 
+    @types.coroutine
+    def io(self, mode: str, call: Callable[[], T]) -> Generator[Any, Any, T]:
+        """``call()`` (one non-blocking system call) under a reference, parking in
+        the poller for ``mode`` while it would block (Go's ``pollDesc.wait`` loop)."""
+        while True:
+            self.incref(mode)
+            try:
+                return call()
+            except (BlockingIOError, InterruptedError):
+                pass
+            finally:
+                self.decref()
+            yield from netpollblock(self.pd, mode)
+
 
 class Conn:
     """A TCP connection (Go's ``net.TCPConn``). Safe to use from several goroutines:
@@ -151,15 +167,7 @@ class Conn:
         fd = self._fd
         yield from semacquire(fd.rsema)
         try:
-            while True:
-                fd.incref("r")
-                try:
-                    return fd.sock.recv(n)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                finally:
-                    fd.decref()
-                yield from netpollblock(fd.pd, "r")
+            return (yield from fd.io("r", lambda: fd.sock.recv(n)))
         finally:
             semrelease(fd.rsema)
 
@@ -171,18 +179,10 @@ class Conn:
         sent = 0
         yield from semacquire(fd.wsema)
         try:
-            while True:
-                fd.incref("w")  # even for no data: a closed connection fails, as in Go
-                try:
-                    if sent == len(view):
-                        return sent
-                    sent += fd.sock.send(view[sent:])
-                    continue
-                except (BlockingIOError, InterruptedError):
-                    pass
-                finally:
-                    fd.decref()
-                yield from netpollblock(fd.pd, "w")
+            while True:  # at least once: with no data, a closed connection still fails
+                sent += yield from fd.io("w", lambda rest=view[sent:]: fd.sock.send(rest))
+                if sent == len(view):
+                    return sent
         finally:
             semrelease(fd.wsema)
 
@@ -227,18 +227,10 @@ class Listener:
         fd = self._fd
         yield from semacquire(fd.rsema)
         try:
-            while True:
-                fd.incref("r")
-                try:
-                    sock, _ = fd.sock.accept()
-                    return Conn(_FD(sock))
-                except (BlockingIOError, InterruptedError):
-                    pass
-                finally:
-                    fd.decref()
-                yield from netpollblock(fd.pd, "r")
+            sock, _ = yield from fd.io("r", fd.sock.accept)
         finally:
             semrelease(fd.rsema)
+        return Conn(_FD(sock))
 
     def close(self) -> None:
         """Stop listening; goroutines blocked in ``accept`` raise ``ErrClosed``."""
@@ -310,8 +302,7 @@ def dial(network: str, address: str, timeout: float | None = None) -> Generator[
             setdeadline(fd.pd, "w", None)
             return Conn(fd)
         except BaseException as e:
-            pollclose(fd.pd)
-            sock.close()
+            fd.close()
             if not isinstance(e, Exception):
                 raise  # the goroutine is being closed (GeneratorExit) or exits: no next address
             if first is None:

@@ -242,21 +242,26 @@ def globrunqputnop(mp: M | None, gp: G) -> bool:
     operation; only takers hold the lock. An M that gives up its P looks at
     the global queue after it raised npidle (findRunnable, handoffp), and the
     caller reads npidle after the append (wakep): one of the two sees the other.
-
-    A dead ``mp`` belongs to a stopped run: while that run is stopping, what
-    it wakes belongs to it too and is dropped. Once a later run is going,
-    ``mp`` is a goroutine the stop could not interrupt (user code running on
-    its own thread) and ``gp`` a goroutine of the new run, since the old
-    run's were all closed: it goes on the new run's queue, as from any thread
-    outside the runtime.
     """
     runq = sched.runq  # before the check: a later run has a queue of its own
     if mp is not None and mp.dead:
-        if sched.exiting or not sched.running:
+        if wakerstopped(mp):
             return False
         runq = sched.runq
     runq.append(gp)
     return True
+
+
+def wakerstopped(mp: M) -> bool:
+    """Is dead ``mp`` waking a goroutine of its own stopped run (to be dropped)?
+
+    While its run is stopping, what it wakes belongs to that run too. Once a
+    later run is going, ``mp`` runs code the stop could not interrupt (user
+    code on its own thread) and what it wakes belongs to the new run, since
+    the old run's goroutines were all closed: that goes on the new run's
+    queue, as from any thread outside the runtime.
+    """
+    return sched.exiting or not sched.running
 
 
 def borrowp(mp: M) -> tuple[P | None, Any]:
@@ -994,8 +999,8 @@ def readyglist(glist: list[G]) -> None:
         if not batch:
             break
         with sched.lock:
-            if mp is not None and mp.dead and (sched.exiting or not sched.running):
-                return  # as in globrunqputnop: both sides belong to a stopped runtime
+            if mp is not None and mp.dead and wakerstopped(mp):
+                return
             sched.runq.extend(batch)
     if pp is None or (sched.npidle and not sched.nmspinning and not sched.gil):
         wakep()
