@@ -115,6 +115,8 @@ def test_read_deadline_raises_timeout_and_can_be_cleared(gmp: int) -> None:
         c.set_read_deadline(None)
         await s.write(b"late")
         out.append(await readn(c, 4))
+        for x in (c, s, ln):
+            x.close()
         return out
 
     assert gosched.run(main, gomaxprocs=gmp) == ["i/o timeout", "i/o timeout", b"late"]
@@ -156,6 +158,8 @@ def test_expired_deadline_fails_even_when_the_operation_could_complete(gmp: int)
         ln.set_deadline(None)
         accepted = await ln.accept()
         out.append(accepted.remote_addr == extra.local_addr)
+        for x in (c, s, extra, accepted, ln):
+            x.close()
         return out
 
     assert gosched.run(main, gomaxprocs=gmp) == [
@@ -181,7 +185,10 @@ def test_deadline_wakes_a_blocked_reader(gmp: int) -> None:
         go(reader)
         await gosched.sleep(0.02)  # the reader is parked in IO wait by now
         c.set_deadline(time.monotonic() + 0.01)
-        return await result.recv()
+        got = await result.recv()
+        for x in (c, s, ln):
+            x.close()
+        return got
 
     assert gosched.run(main, gomaxprocs=gmp) == "i/o timeout"
 
