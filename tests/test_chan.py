@@ -277,6 +277,51 @@ def test_close_readies_receivers_in_gos_order(wait_blocked):
     assert gosched.run(main, gomaxprocs=1) == [3, 2, 1, 0]
 
 
+def _runs(spec: str) -> list[int]:
+    """``"3 7..5"`` -> ``[3, 7, 6, 5]``."""
+    out = []
+    for part in spec.split():
+        a, _, b = part.partition("..")
+        lo, hi = int(a), int(b or a)
+        out.extend(range(lo, hi + (1 if hi >= lo else -1), 1 if hi >= lo else -1))
+    return out
+
+
+def test_close_of_400_receivers_overflows_the_local_queue_as_go_does(wait_blocked):
+    """One P, 400 receivers: more than the local queue holds. Each goready of the
+    close kicks the previous runnext to the tail; when the queue is full, its
+    first half and the kicked G go to the global queue (runqputslow), which the
+    61st schedule looks at. The orders are what Go 1.19 printed for the same
+    program (go func(){ parked = append(parked, i); <-c; order = append(order, i) })."""
+    n = 400
+
+    async def main():
+        c = Chan()
+        done = Chan(n)
+        parked, order = [], []
+
+        async def receiver(i):
+            parked.append(i)
+            await c.recv()
+            order.append(i)
+            await done.send(None)
+
+        for i in range(n):
+            go(receiver, i)
+        await wait_blocked("chan receive", n)
+        c.close()
+        for _ in range(n):
+            await done.recv()
+        return parked, order
+
+    parked, order = gosched.run(main, gomaxprocs=1)
+    assert parked == _runs("399 257..316 0 317..376 1 377..384 386..398 2..40 129 41..100 "
+                           "130 101..127 256 128 131..255 385")
+    assert order == _runs("399 397..386 384..377 1 376..371 385 370..317 0 316..312 255 "
+                          "311..271 269..257 254..249 126 248..189 125 188..131 128 256 "
+                          "124 398 127 123..101 130 100..41 129 40..2 270")
+
+
 def test_close_wakes_async_and_sync_goroutines_and_threads_together(gmp, wait_blocked):
     # close readies its whole list in one step; the Gs that wait on their own
     # M (sync goroutines, a foreign thread in block_on) are woken there instead.

@@ -958,11 +958,13 @@ def goready(gp: G) -> None:
 def readyglist(glist: list[G]) -> None:
     """``goready`` for every G of ``glist``, in order, in one step (``close`` wakes them all).
 
-    The end state is that of a goready loop: the last G in ``runnext`` and the
-    others, in order, at the tail of the local queue, with what does not fit
-    in the global queue (a loop would have moved half the local queue there at
-    each overflow instead). What it saves is the per-G borrow of the P. The
-    list may be huge (a million parked goroutines): it is not copied.
+    The end state is exactly that of a goready loop: the last G in
+    ``runnext``; each earlier one (and the G it displaced from ``runnext``)
+    kicked to the tail of the local queue; and whenever that queue is full,
+    its first half and the kicked G moved to the global queue (runqputslow).
+    What it saves is the per-G borrow of the P and a sched.lock per overflow
+    instead of per G. The list may be huge (a million parked goroutines): it
+    is not copied.
     """
     locked = []
     for gp in glist:
@@ -980,30 +982,52 @@ def readyglist(glist: list[G]) -> None:
         return
     mp = tls.m
     pp, tok = (None, None) if mp is None else borrowp(mp)
-    if pp is None:
-        rest = iter(glist)
-    else:
-        rn = pp.runnext
-        try:
-            kicked = (rn.pop(),)  # kicked out by the first G of the list
-        except IndexError:
-            kicked = ()
-        rn.append(glist[-1])
-        rest = chain(kicked, islice(glist, len(glist) - 1))
-        q = pp.runq
-        q.extend(islice(rest, LOCAL_RUNQ_SIZE - len(q)))
-        if tok is not None:
-            mp.lease.append(tok)
-    while True:  # the overflow, in batches: sched.lock is never held for long
-        batch = list(islice(rest, LOCAL_RUNQ_SIZE))
-        if not batch:
-            break
-        with sched.lock:
-            if mp is not None and mp.dead and wakerstopped(mp):
+    if pp is None:  # no P: all of them to the global queue, in order
+        for i in range(0, len(glist), LOCAL_RUNQ_SIZE):
+            if not globrunqputbatch(mp, glist[i:i + LOCAL_RUNQ_SIZE]):
                 return
-            sched.runq.extend(batch)
-    if pp is None or (sched.npidle and not sched.nmspinning and not sched.gil):
         wakep()
+        return
+    rn = pp.runnext
+    try:
+        kicked = (rn.pop(),)  # kicked out by the first G of the list
+    except IndexError:
+        kicked = ()
+    rn.append(glist[-1])
+    rest = chain(kicked, islice(glist, len(glist) - 1))
+    q = pp.runq
+    overflow = []
+    while True:
+        q.extend(islice(rest, LOCAL_RUNQ_SIZE - len(q)))
+        gp = next(rest, None)
+        if gp is None:
+            break
+        # runqputslow: the queue is full; half of it and gp go global.
+        for _ in range(len(q) // 2):
+            try:
+                overflow.append(q.popleft())
+            except IndexError:  # a thief took the rest
+                break
+        overflow.append(gp)
+        if len(overflow) >= LOCAL_RUNQ_SIZE:  # sched.lock is never held for long
+            if not globrunqputbatch(mp, overflow):
+                break
+            overflow = []
+    if tok is not None:
+        mp.lease.append(tok)
+    if overflow:
+        globrunqputbatch(mp, overflow)
+    if sched.npidle and not sched.nmspinning and not sched.gil:
+        wakep()
+
+
+def globrunqputbatch(mp: M | None, batch: list[G]) -> bool:
+    """Append ``batch`` to the global queue; False if ``mp``'s runtime stopped."""
+    with sched.lock:
+        if mp is not None and mp.dead and wakerstopped(mp):
+            return False
+        sched.runq.extend(batch)
+    return True
 
 
 def readylocked(gp: G) -> None:
