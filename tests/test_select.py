@@ -413,6 +413,34 @@ def test_one_send_wakes_one_of_two_cases_on_the_same_channel(gmp, wait_blocked):
     assert leftover == (1, None)
 
 
+def test_a_parked_select_wakes_through_either_case_on_the_same_channel(wait_blocked):
+    """Go enqueues a blocked select's cases in lock order, which for cases on one
+    channel is the random poll order: each is the first waiter half the time
+    (we always woke the first case). 200 wakeups: both must win, and each
+    between 60 and 140 times (a fair coin misses that once in 10**8)."""
+
+    async def main():
+        ch = Chan()
+        results = Chan(1)
+        wins = [0, 0]
+
+        async def selector():
+            for _ in range(200):
+                i, _ = await select(ch.recv, ch.recv)
+                await results.send(i)
+
+        go(selector)
+        for _ in range(200):
+            await wait_blocked("select")
+            await ch.send(None)
+            wins[await results.recv()] += 1
+        return wins
+
+    wins = gosched.run(main, gomaxprocs=1)
+    assert sum(wins) == 200
+    assert 60 <= wins[0] <= 140, wins
+
+
 # ---------------------------------------------------------------------------
 # case shapes
 # ---------------------------------------------------------------------------

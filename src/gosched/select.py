@@ -214,6 +214,11 @@ def select(*cases: Any) -> Generator[Any, Any, tuple[int, Any]]:
     for c in lockorder:
         if len(c._recvq) >= c._purgeat or len(c._sendq) >= c._purgeat:
             c._purge()
+    if len(lockorder) < len(live):
+        # A channel in several cases: the first of them enqueued is the one a
+        # waker will take. Go enqueues in lock order, sorted from the random
+        # poll order, so which case on one channel comes first is random.
+        live = random.sample(live, len(live))
     token = threading.Lock()
     sgs = []
     for i, kind, c, v in live:
