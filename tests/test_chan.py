@@ -659,9 +659,25 @@ def test_operations_that_can_complete_never_suspend():
     assert gosched.run(main, gomaxprocs=1) == ["main did not suspend", "other ran"]
 
 
+def test_buffered_send_as_a_goroutine_sends_when_it_runs():
+    """``go(ch.send, v)`` is ``go func() { ch <- v }()``: the send happens when the
+    new goroutine runs, even with room in the buffer (it sent inside ``go``).
+    One P: the new goroutine waits in runnext until main blocks, so main's own
+    send lands first, as Go prints ``0 2 1``."""
+
+    async def main():
+        ch = Chan(2)
+        go(ch.send, 1)
+        before = len(ch)
+        await ch.send(2)
+        return before, [await ch.recv(), await ch.recv()]
+
+    assert gosched.run(main, gomaxprocs=1) == (0, [2, 1])
+
+
 def test_buffered_send_as_a_goroutine(gmp):
-    """``go(ch.send, v)`` on a buffered channel: at once while there is room, as
-    an async goroutine parked on the channel when it is full."""
+    """``go(ch.send, v)`` on a buffered channel: an async goroutine, which parks
+    on the channel when it is full."""
     from gosched.runtime.runtime2 import sched
 
     async def main():

@@ -379,7 +379,8 @@ class _BufChan(Chan[T]):
     producer filling a buffer does nothing else). Otherwise it returns
     ``Chan.send``'s coroutine, which starts over under the lock. The send
     happens when ``send`` is called, not when it is awaited: ``await ch.send(v)``
-    cannot tell the difference.
+    cannot tell the difference, and ``go(ch.send, v)`` calls it only when the
+    new goroutine runs (``startlater``).
     """
 
     __slots__ = ()

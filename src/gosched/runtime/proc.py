@@ -362,13 +362,21 @@ def makecoro(fn: Any, args: tuple, kwargs: dict) -> Any:
         if code is not None and code.co_flags & CO_COROUTINE:
             return fn(*args, **kwargs)
         if getattr(func, "_returnsgen", False):  # a buffered channel's send
-            return fn(*args, **kwargs)
+            return startlater(fn, args, kwargs)
         return None
     if not callable(fn):
         raise TypeError(f"go: {fn!r} is not callable")
     if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
         return fn(*args, **kwargs)
     return None
+
+
+@types.coroutine
+def startlater(fn: Any, args: tuple, kwargs: dict) -> Any:
+    """The body of ``go(ch.send, v)`` where ``send`` is a plain function (a
+    buffered channel's sends at once when it fits): called when the goroutine
+    first runs, as ``go func() { ch <- v }()`` sends then, not at ``go``."""
+    return (yield from fn(*args, **kwargs))
 
 
 @narrated
