@@ -153,6 +153,41 @@ def test_panic_while_handling_others_lists_them_like_go(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
+
+def test_goexit_in_the_panic_chain_prints_nothing_like_go(tmp_path: Path) -> None:
+    """Go's printpanics skips a goexit link: a panic raised while Goexit unwinds
+    (in a finally, or after catching it) prints as the only panic."""
+    path = program(tmp_path, """
+        import gosched
+
+        async def main():
+            try:
+                try:
+                    {}["k"]
+                except KeyError:
+                    gosched.goexit()
+            finally:
+                raise ValueError("in finally")
+    """)
+    r = gosched("run", str(path))
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        "panic: KeyError: 'k' [recovered]\n"
+        "\tpanic: ValueError: in finally\n"
+        "\n"
+        "goroutine 1 [running]:\n"), r.stderr
+
+
+def test_trace_file_that_cannot_be_created_is_a_usage_error(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        async def main():
+            print("ran")
+    """)
+    bad = tmp_path / "no" / "such" / "dir" / "t.json"
+    r = gosched("run", "--trace", str(bad), str(path))
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == f"gosched run: --trace {bad}: No such file or directory\n"
+
 @pytest.mark.timeout(60)
 def test_file_named_after_a_stdlib_module(tmp_path: Path) -> None:
     path = program(tmp_path, """

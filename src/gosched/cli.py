@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from . import run as gorun
-from .runtime.proc import Deadlock, FatalError
+from .runtime.proc import Deadlock, FatalError, Goexit
 from .runtime.traceback import panicvalue
 
 
@@ -115,6 +115,9 @@ def runmain(path: Path, ns: argparse.Namespace) -> int:
         notes = [n for n in getattr(e, "__notes__", ()) if n.startswith("panic: ")]
         if notes:
             sys.stderr.write(printpanics(e, notes[0]))
+        elif isinstance(e, OSError) and ns.trace and e.filename == ns.trace:
+            print(f"gosched run: --trace {ns.trace}: {e.strerror}", file=sys.stderr)
+            return 1
         else:  # not a goroutine's panic (the run could not start): Python's report
             traceback.print_exception(e)
         return 2
@@ -150,11 +153,13 @@ def printpanics(exc: BaseException, note: str) -> str:
         goroutine 1 [running]:
 
     The chain is the one Python would print (``raise ... from None`` hides it).
+    A ``Goexit`` in it prints nothing, as Go skips a goexit link.
     """
     earlier, seen = [], {id(exc)}
     while (exc := _chained(exc)) is not None and id(exc) not in seen:
         seen.add(id(exc))
-        earlier.append(f"panic: {panicvalue(exc)} [recovered]")
+        if not isinstance(exc, Goexit):
+            earlier.append(f"panic: {panicvalue(exc)} [recovered]")
     return "\n\t".join([*reversed(earlier), note]) + "\n"
 
 
