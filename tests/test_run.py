@@ -1452,6 +1452,29 @@ def test_gomaxprocs_needs_an_int(gmp):
     assert n == gmp
 
 
+def test_gomaxprocs_has_a_bound_instead_of_building_ps_forever(monkeypatch):
+    """gomaxprocs(1 << 40) built Ps one by one and never returned. Above the
+    limit (the number of Ms there can be) it is an error; from the environment
+    the value is capped."""
+    from gosched.runtime.runtime2 import MAX_GOMAXPROCS
+
+    async def main():
+        with pytest.raises(ValueError) as ei:
+            gosched.gomaxprocs(1 << 40)
+        return str(ei.value), gosched.gomaxprocs()
+
+    assert gosched.run(main, gomaxprocs=1) == (
+        f"gomaxprocs: {1 << 40} Ps is more than the limit of {MAX_GOMAXPROCS}", 1)
+    with pytest.raises(ValueError, match=f"from 1 to {MAX_GOMAXPROCS}, got {1 << 40}"):
+        gosched.run(main, gomaxprocs=1 << 40)
+    monkeypatch.setenv("GOMAXPROCS", str(MAX_GOMAXPROCS + 1))
+
+    async def procs():
+        return gosched.gomaxprocs()
+
+    assert gosched.run(procs) == MAX_GOMAXPROCS
+
+
 @pytest.mark.timeout(120)
 def test_concurrent_gomaxprocs_calls_take_turns(gmp):
     """Go's worldsema: two resizes at once each stopped the world and waited

@@ -52,7 +52,7 @@ from .proc import (
     newproc,
     schedinit,
 )
-from .runtime2 import _Grunnable, _Gwaiting, sched, tls
+from .runtime2 import MAX_GOMAXPROCS, _Grunnable, _Gwaiting, sched, tls
 
 _runlock = threading.Lock()
 
@@ -64,8 +64,9 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
     if cur is not None and not cur.dead:
         raise RuntimeError("gosched.run: a runtime is already running on this thread")
     procs = default_gomaxprocs() if gomaxprocs is None else gomaxprocs
-    if not isinstance(procs, int) or isinstance(procs, bool) or procs < 1:
-        raise ValueError(f"gosched.run: gomaxprocs must be a positive int, got {gomaxprocs!r}")
+    if not isinstance(procs, int) or isinstance(procs, bool) or not 1 <= procs <= MAX_GOMAXPROCS:
+        raise ValueError(f"gosched.run: gomaxprocs must be an int from 1 to {MAX_GOMAXPROCS}, "
+                         f"got {gomaxprocs!r}")
     with _runlock:
         if sched.running:
             raise RuntimeError("gosched.run: a runtime is already running in this process")

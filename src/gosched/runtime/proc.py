@@ -102,6 +102,7 @@ from .runtime2 import (
     GLOBAL_FAIRNESS_TICK,
     GOID_CACHE_BATCH,
     LOCAL_RUNQ_SIZE,
+    MAX_GOMAXPROCS,
     MAX_MCOUNT,
     SG_C,
     SG_G,
@@ -2073,6 +2074,8 @@ def gomaxprocs(n: int = 0) -> int:
     prev = sched.gomaxprocs
     if n <= 0 or n == prev:
         return prev
+    if n > MAX_GOMAXPROCS:
+        raise ValueError(f"gomaxprocs: {n} Ps is more than the limit of {MAX_GOMAXPROCS}")
     mp = tls.m
     if not sched.running or (mp is not None and mp.dead):
         raise RuntimeError("gomaxprocs: called outside gosched.run")
@@ -2128,7 +2131,7 @@ def atoi32(s: str) -> int | None:
 def default_gomaxprocs() -> int:
     n = atoi32(os.environ.get("GOMAXPROCS", ""))
     if n is not None and n > 0:
-        return n
+        return min(n, MAX_GOMAXPROCS)
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     return (os.cpu_count() or 1) if not gil else 1
 

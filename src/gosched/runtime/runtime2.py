@@ -75,6 +75,9 @@ STEAL_TRIES = 4  # stealWork passes; runnext and timers only on the last
 GLOBAL_FAIRNESS_TICK = 61  # every 61st schedule takes one G from the global queue
 FORCE_PREEMPT_NS = 10_000_000  # forcePreemptNS: a time slice
 MAX_MCOUNT = 10000  # sched.maxmcount
+# Not Go's (it has had no limit since 1.10): a P runs only on an M, and Ms are
+# capped at MAX_MCOUNT; a bound also keeps gomaxprocs(1 << 40) from building Ps forever.
+MAX_GOMAXPROCS = MAX_MCOUNT
 
 
 class G:
