@@ -457,6 +457,33 @@ def test_nan_durations_are_refused_and_leave_the_timers_working(gmp):
                       "non-positive interval for NewTicker", timer]
     assert fired
 
+def test_durations_that_are_not_numbers_say_so():
+    """Not Python's comparison error ("'>' not supported between ...")."""
+
+    async def main():
+        errors = []
+        try:
+            await gosched.sleep("1")
+        except TypeError as e:
+            errors.append(str(e))
+        for make in (lambda: gosched.after(None), lambda: gosched.Timer([]),
+                     lambda: gosched.after_func("1", print), lambda: gosched.Ticker("1"),
+                     lambda: gosched.Timer(1).reset("1"), lambda: gosched.Ticker(1).reset("1")):
+            try:
+                make()
+                errors.append(None)
+            except TypeError as e:
+                errors.append(str(e))
+        return errors
+
+    def msg(what, tp):
+        return f"{what}: duration must be a number of seconds, not {tp}"
+
+    assert gosched.run(main, gomaxprocs=1) == [
+        msg("sleep", "str"), msg("timer", "NoneType"), msg("timer", "list"), msg("timer", "str"),
+        msg("NewTicker", "str"), msg("timer", "str"), msg("Ticker.Reset", "str")]
+
+
 
 def test_timers_nobody_waits_on_do_not_hide_a_deadlock(gmp):
     """Go 1.23: a Timer's or Ticker's channel timer counts only while someone

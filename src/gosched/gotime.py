@@ -69,10 +69,13 @@ def resetForSleep(gp: Any, when: float) -> bool:
 @types.coroutine
 def sleep(d: float) -> Generator[Any, Any, None]:
     """Pause the current goroutine for at least ``d`` seconds (``time.Sleep``)."""
-    if not d > 0:
-        if d != d:
-            raise ValueError("sleep: duration is NaN")
-        return
+    try:
+        if not d > 0:
+            if d != d:
+                raise ValueError("sleep: duration is NaN")
+            return
+    except TypeError:
+        raise _notduration("sleep", d) from None
     yield (park_m, resetForSleep, nanotime() + d, waitReasonSleep)
 
 
@@ -196,7 +199,24 @@ def _when(d: float) -> float:
     """The monotonic time ``d`` seconds from now; a negative ``d`` means now."""
     if d != d:  # a NaN in the timer heap would break its order
         raise ValueError("gosched: timer duration is NaN")
-    return nanotime() + max(d, 0.0)
+    try:
+        return nanotime() + max(d, 0.0)
+    except TypeError:
+        raise _notduration("timer", d) from None
+
+
+def _period(d: float, what: str) -> float:
+    """A Ticker's period: at least 1 ns (a Go Duration counts whole nanoseconds)."""
+    try:
+        if d >= 1e-9:  # NaN is not
+            return d
+    except TypeError:
+        raise _notduration(what, d) from None
+    raise ValueError(f"non-positive interval for {what}")
+
+
+def _notduration(what: str, d: Any) -> TypeError:
+    return TypeError(f"{what}: duration must be a number of seconds, not {type(d).__name__}")
 
 
 def after(d: float) -> Chan[float]:
@@ -229,9 +249,7 @@ class Ticker:
     __slots__ = ("_t", "c")
 
     def __init__(self, d: float) -> None:
-        # Go's Duration counts whole nanoseconds: a period under 1 ns is 0 there.
-        if not d >= 1e-9:  # NaN included
-            raise ValueError("non-positive interval for NewTicker")
+        d = _period(d, "NewTicker")
         c = _TimerChan()
         self.c: Chan[float] = c
         self._t = c._timer
@@ -243,7 +261,6 @@ class Ticker:
 
     def reset(self, d: float) -> None:
         """Stop the ticker and restart it with period ``d``."""
-        if not d >= 1e-9:
-            raise ValueError("non-positive interval for Ticker.Reset")
+        d = _period(d, "Ticker.Reset")
         _stopchan(self._t, self.c)  # type: ignore[arg-type]
         self._t.modify(nanotime() + d, d, _currenttimers())
