@@ -842,6 +842,7 @@ def test_main_goexit_ends_in_deadlock_after_others_finish(gmp):
     with pytest.raises(gosched.Deadlock) as ei:
         gosched.run(main, gomaxprocs=gmp)
     assert str(ei.value) == GOEXIT_DEADLOCK
+    assert ei.value.dump == ""  # no goroutine is left to dump
     assert isinstance(ei.value, RuntimeError)
     assert log == ["main finally", "worker done"]
 

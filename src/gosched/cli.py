@@ -103,7 +103,7 @@ def runmain(path: Path, ns: argparse.Namespace) -> int:
     try:
         gorun(fn, gomaxprocs=ns.gomaxprocs, lifecycle=ns.lifecycle, trace=ns.trace)
     except (Deadlock, FatalError) as e:
-        dump = f"\n{e.dump}" if e.dump.strip() else ""  # after main's Goexit there may be none
+        dump = f"\n{e.dump}" if e.dump else ""  # after main's Goexit there may be none
         sys.stderr.write(f"fatal error: {e}\n{dump}")
         return 2
     except SystemExit:

@@ -281,7 +281,7 @@ def _sigrestore(prev: Any) -> None:
 def panictext(exc: BaseException) -> str:
     """What the CLI prints for an exception that stopped the runtime, Go-style."""
     if isinstance(exc, Deadlock | FatalError):
-        return f"fatal error: {exc}\n\n{exc.dump}"
+        return f"fatal error: {exc}\n" + (f"\n{exc.dump}" if exc.dump else "")
     return ""
 
 

@@ -175,7 +175,7 @@ def goroutinedump(current: G | None = None, frame: FrameType | None = None) -> s
                 parts.append(goroutinestack(gp))
             except Exception as e:  # a goroutine changing under us: show what we can
                 parts.append(f"{goroutineheader(gp)}\n\t(stack unavailable: {e})")
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(parts) + "\n" if parts else ""
 
 
 def stack(all: bool = True) -> str:
@@ -184,8 +184,7 @@ def stack(all: bool = True) -> str:
     gp = mp.curg if mp is not None else None
     frame = sys._getframe(1)
     if gp is None:  # a thread that runs no goroutine: only the others, if any
-        dump = proc.withWorldStopped(goroutinedump) if all else ""
-        return dump if dump.strip() else ""
+        return proc.withWorldStopped(goroutinedump) if all else ""
     if not all:
         return goroutinestack(gp, frame) + "\n"
     return proc.withWorldStopped(lambda: goroutinedump(gp, frame))
