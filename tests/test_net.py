@@ -52,6 +52,34 @@ def test_echo_and_addresses(gmp: int) -> None:
     assert local.startswith("127.0.0.1:") and local != addr
 
 
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not socket.has_dualstack_ipv6(), reason="needs IPv4 and IPv6 on one socket")
+def test_wildcard_listen_takes_ipv4_and_ipv6_like_go() -> None:
+    """Go's Listen("tcp", ":0") answers on every address, IPv4 and IPv6 alike, and
+    shows as "[::]:port"; an IPv4 peer shows as IPv4, not as ::ffff:127.0.0.1."""
+
+    async def main() -> list:
+        ln = await net.listen("tcp", ":0")
+        port = ln.addr.rsplit(":", 1)[1]
+        seen = [ln.addr]
+        for address in (f"127.0.0.1:{port}", f"[::1]:{port}"):
+            c = await net.dial("tcp", address)
+            s = await ln.accept()
+            await c.write(b"x")
+            seen.append((await readn(s, 1), s.local_addr, s.remote_addr == c.local_addr))
+            c.close()
+            s.close()
+        ln.close()
+        return seen
+
+    addr, v4, v6 = gosched.run(main, gomaxprocs=1)
+    port = addr.rsplit(":", 1)[1]
+    assert addr == f"[::]:{port}"
+    assert v4 == (b"x", f"127.0.0.1:{port}", True)
+    assert v6 == (b"x", f"[::1]:{port}", True)
+
+
 @pytest.mark.timeout(120)
 def test_many_concurrent_connections(gmp: int) -> None:
     clients, rounds = 50, 20

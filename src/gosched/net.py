@@ -244,19 +244,35 @@ class Listener:
 
 
 def _addr(sockaddr: Any) -> str:
-    return joinhostport(sockaddr[0], sockaddr[1])
+    host = sockaddr[0]
+    if host.startswith("::ffff:") and "." in host:  # IPv4-mapped: Go prints the IPv4 address
+        host = host[7:]
+    return joinhostport(host, sockaddr[1])
 
 
 @types.coroutine
 def listen(network: str, address: str) -> Generator[Any, Any, Listener]:
-    """Listen on ``address`` (``"127.0.0.1:0"``, ``":8080"``, ``"[::1]:0"``)."""
+    """Listen on ``address`` (``"127.0.0.1:0"``, ``":8080"``, ``"[::1]:0"``).
+
+    An empty host on ``"tcp"`` listens on every address, IPv4 and IPv6 alike
+    where the system has both, as Go's does (``addr`` is then ``"[::]:port"``).
+    """
     family = _family(network)
     host, port = splithostport(address)
-    infos = yield from _lookup("listen", network, address, host or None, port, family,
-                               socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
-    af, kind, proto, _, sockaddr = infos[0]
-    sock = socket.socket(af, kind, proto)
+    if not host and family == socket.AF_UNSPEC and socket.has_dualstack_ipv6():
+        # Go's wildcard listen: one IPv6 socket that takes IPv4 too ("[::]:port").
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sockaddr: Any = ("::", port)
+        dualstack = True
+    else:
+        infos = yield from _lookup("listen", network, address, host or None, port, family,
+                                   socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+        af, kind, proto, _, sockaddr = infos[0]
+        sock = socket.socket(af, kind, proto)
+        dualstack = False
     try:
+        if dualstack:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(sockaddr)
         sock.listen(socket.SOMAXCONN)
