@@ -559,3 +559,36 @@ def test_scheddetail_lists_every_p_m_and_g() -> None:
     assert any(re.fullmatch(r"  G1: status=4\(sleep\) m=nil lockedm=nil", ln) for ln in glines), (
         glines
     )
+
+
+def test_a_wakeup_racing_with_deep_sleeps_timeout_is_consumed(monkeypatch):
+    """sysmon's deep sleep times out just as an M wakes it (wakesysmon clears
+    sysmonwait and releases the note). That release must be consumed: left
+    over, it let the next deep sleep return at once and the next wakeup
+    release an unlocked lock (RuntimeError on an M, seen on 3.13t)."""
+    from gosched.runtime import sysmon
+    from gosched.runtime.proc import wakesysmon
+
+    note = sched.sysmonnote
+    assert note.locked()
+
+    class RacingNote:
+        """The note, whose timed acquire gives up at the moment the waker runs."""
+
+        def acquire(self, blocking=True, timeout=-1):
+            if timeout == -1:
+                return note.acquire(blocking)
+            wakesysmon()  # the waker, between the timeout and deepsleep's check
+            return False
+
+        def release(self):
+            note.release()
+
+    monkeypatch.setattr(sched, "sysmonnote", RacingNote())
+    monkeypatch.setattr(sched, "exiting", False)
+    monkeypatch.setattr(sched, "gcwaiting", False)
+    monkeypatch.setattr(sched, "npidle", sched.gomaxprocs)
+    monkeypatch.setattr(sched, "allp", [])
+    assert sysmon.deepsleep(time.monotonic())
+    assert not sched.sysmonwait
+    assert note.locked(), "the waker's release was left on the note"

@@ -136,10 +136,15 @@ def deepsleep(now: float) -> bool:
     timeout = 60.0 if not next_ else min(max(next_ - now, 0.0), 60.0)
     if sched.deadlockdeferred:
         timeout = min(timeout, 10e-3)  # poll for the foreign threads checkdead waits on
-    sched.sysmonnote.acquire(timeout=timeout)
+    woken = sched.sysmonnote.acquire(timeout=timeout)
     with sched.sysmonwaitlock:
         if sched.sysmonwait:  # timed out: nobody released the note
             sched.sysmonwait = False
+        elif not woken:
+            # Timed out just as a waker released the note (it clears sysmonwait
+            # and releases in one step under this lock): consume that release,
+            # or the note stays unlocked and the next waker's release fails.
+            sched.sysmonnote.acquire()
     return True
 
 
