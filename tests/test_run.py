@@ -559,6 +559,40 @@ def test_sync_goroutines_blocked_at_exit_unwind_before_run_returns(gmp, wait_blo
     assert log.count("block_on: the gosched runtime has stopped") == 3
 
 
+def test_a_goroutine_mid_step_on_another_m_is_closed_before_run_returns(monkeypatch):
+    """main returns while an async goroutine computes on another M (a normal step,
+    not a hog): run waits for its next await, where its M closes it, so its
+    finally runs before run returns (it ran later, even inside the next run).
+    main is a sync goroutine here, so that the worker runs on another M."""
+    import gosched.runtime.main as rtmain
+    from gosched.runtime.runtime2 import sched
+
+    monkeypatch.setattr(rtmain, "SHUTDOWN_GRACE", 60.0)  # the step below is 20 ms
+    log = []
+    stepping = threading.Event()
+
+    async def worker():
+        try:
+            while True:
+                stepping.set()
+                while not sched.exiting:  # main is returning: be mid-step then
+                    time.sleep(0)
+                end = time.monotonic() + 0.02
+                while time.monotonic() < end:
+                    pass
+                await gosched.gosched()
+        finally:
+            log.append("finally")
+
+    def main():
+        go(worker)
+        stepping.wait()
+        return threading.get_ident()
+
+    assert gosched.run(main, gomaxprocs=2) == threading.get_ident()
+    assert log == ["finally"]
+
+
 def test_blocking_inside_abandoned_finally_raises_runtime_error(gmp, wait_blocked):
     log = []
     buf = Chan(1)

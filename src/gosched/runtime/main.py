@@ -7,8 +7,10 @@ fatal error (deadlock) was found. Go would now exit the process; we must
 instead leave the process as we found it:
 
 1. every M is marked dead; those on g0 leave their loop, and ``run`` waits
-   for them. An M that is still inside user code (a long system call, a sync
-   goroutine, a hog) cannot be stopped: it is abandoned, and when its
+   for them, and (up to ``SHUTDOWN_GRACE``) for those in the middle of an
+   async goroutine's step, which close their goroutine at its next await.
+   An M that is still inside user code after that (a long system call, a
+   sync goroutine, a hog) cannot be stopped: it is abandoned, and when its
    goroutine next comes back to g0 the M closes it and exits;
 2. every goroutine that is parked or runnable is closed where it stands
    (``closeg``), so its ``finally`` blocks run now and never later;
@@ -52,9 +54,13 @@ from .proc import (
     newproc,
     schedinit,
 )
-from .runtime2 import MAX_GOMAXPROCS, _Grunnable, _Gwaiting, sched, tls
+from .runtime2 import MAX_GOMAXPROCS, _Grunnable, _Grunning, _Gwaiting, sched, tls
+from .timers import nanotime
 
 _runlock = threading.Lock()
+# How long shutdown waits for goroutines on other Ms to reach their next await
+# (see _stepping): far beyond a healthy step (sysmon reports any over 10 ms).
+SHUTDOWN_GRACE = 1.0
 
 
 def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
@@ -150,8 +156,10 @@ def shutdown(m0: Any) -> None:
             mp.lease.pop()  # it runs user code: it will find out when it returns
         except IndexError:
             pass
+    grace = nanotime() + SHUTDOWN_GRACE
     while True:
-        waiting = [mp for mp in ms if _ong0(mp)]
+        stepping = nanotime() < grace
+        waiting = [mp for mp in ms if _ong0(mp) or (stepping and _stepping(mp))]
         if not waiting:
             break
         if proc.poller is not None:
@@ -172,6 +180,23 @@ def shutdown(m0: Any) -> None:
         if gp.atomicstatus in (_Grunnable, _Gwaiting) and gp.lockedm is None:
             closeg(gp)
     closepoller()
+
+
+def _stepping(mp: Any) -> bool:
+    """An M of the stopped runtime in the middle of an async goroutine's step.
+
+    The step ends at the goroutine's next ``await`` of a gosched operation;
+    its M then finds the runtime stopped and closes the goroutine itself, so
+    its ``finally`` blocks run before ``run`` returns. Shutdown waits for that
+    up to ``SHUTDOWN_GRACE``: a goroutine that computes longer without
+    awaiting is left to finish on its own thread. A goroutine in a system
+    call (``syscall``, a sync goroutine) is not waited for: it may block for
+    ever.
+    """
+    if mp.extra or mp.thread is None or not mp.thread.is_alive() or mp.exiting:
+        return False
+    gp = mp.curg
+    return gp is not None and gp.coro is not None and gp.atomicstatus == _Grunning
 
 
 def _ong0(mp: Any) -> bool:
