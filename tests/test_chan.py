@@ -287,12 +287,17 @@ def _runs(spec: str) -> list[int]:
     return out
 
 
-def test_close_of_400_receivers_overflows_the_local_queue_as_go_does(wait_blocked):
+def test_close_of_400_receivers_overflows_the_local_queue_as_go_does(wait_blocked, monkeypatch):
     """One P, 400 receivers: more than the local queue holds. Each goready of the
     close kicks the previous runnext to the tail; when the queue is full, its
     first half and the kicked G go to the global queue (runqputslow), which the
     61st schedule looks at. The orders are what Go 1.19 printed for the same
-    program (go func(){ parked = append(parked, i); <-c; order = append(order, i) })."""
+    program (go func(){ parked = append(parked, i); <-c; order = append(order, i) }).
+    Go's loop takes microseconds; ours must not outlast a time slice either
+    (sysmon would preempt main and the queue's head would run before runnext)."""
+    import gosched.runtime.sysmon as sysmon
+
+    monkeypatch.setattr(sysmon, "FORCE_PREEMPT", 3600.0)
     n = 400
 
     async def main():

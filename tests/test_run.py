@@ -1540,6 +1540,36 @@ def test_concurrent_gomaxprocs_calls_take_turns(gmp):
     assert gosched.run(main, gomaxprocs=gmp) in (1, 2, 3)
 
 
+def test_a_stop_the_world_leaves_no_preemption_behind(monkeypatch):
+    """Stopping the world asks every P to stop (preempt); once it restarts, that
+    request is served. Left set, it sent the caller's runnext to the back of
+    the queue, as if a time slice had ended (on 3.13t, where stack() stops the
+    world, a go loop then ran in another order than Go's)."""
+    import gosched.runtime.sysmon as sysmon
+    from gosched.runtime import proc
+    from gosched.runtime.runtime2 import sched, tls
+
+    monkeypatch.setattr(sysmon, "FORCE_PREEMPT", 3600.0)  # no real time slice ends
+
+    async def main():
+        order = []
+
+        async def f(i):
+            order.append(i)
+
+        go(f, 0)
+        go(f, 1)  # runnext; 0 waits in the queue
+        mp = tls.m
+        with sched.worldsema:  # as gomaxprocs and (on 3.13t) stack() do
+            own = proc.stopTheWorld(mp)
+            proc.startTheWorld(mp, own)
+        preempt = [pp.preempt for pp in sched.allp]
+        await gosched.sleep(0.001)
+        return preempt, order
+
+    assert gosched.run(main, gomaxprocs=1) == ([False], [1, 0])
+
+
 def test_gomaxprocs_resize_keeps_goroutines_and_timers(gmp):
     async def main():
         out = Chan()

@@ -2025,6 +2025,9 @@ def startTheWorld(mp: M | None, own: P | None) -> None:
                         mine = pp
                         break
         for pp in sched.allp:
+            # The stop's preemption request is served: left set, it would send
+            # runnext to the back of the queue as if a time slice had ended.
+            pp.preempt = False
             if pp is mine or pp.status != _Pgcstop:
                 continue
             pp.m = None
