@@ -338,6 +338,57 @@ def test_main_first_gosched_runs_the_goroutine_it_started():
     assert gosched.run(main, gomaxprocs=1) == ["f", "main"]
 
 
+def test_the_every_61st_schedule_falls_where_gos_does(monkeypatch):
+    """One P, 300 goroutines and a yielding one: the global queue (where Gosched
+    puts a goroutine, and where the local queue overflows to) is looked at on
+    every 61st schedule, so where "y 1", "g 0" and "y 2" land depends on the
+    P's schedtick when main starts. This is the order Go 1.19 printed for
+
+        go func(){ for j := 0; j < 4; j++ { fmt.Println("y", j); runtime.Gosched() } }()
+        runtime.Gosched(); fmt.Println("main back")
+        for i := 0; i < 300; i++ { go func(i int){ fmt.Println("g", i) }(i) }
+        fmt.Println("spawned"); runtime.Gosched(); fmt.Println("main back2")
+    """
+    import gosched.runtime.sysmon as sysmon
+
+    monkeypatch.setattr(sysmon, "FORCE_PREEMPT", 3600.0)  # only Gosched yields
+
+    async def main():
+        out = []
+        wg = gosched.WaitGroup()
+        wg.add(1)
+
+        async def y():
+            for j in range(4):
+                out.append(f"y {j}")
+                await gosched.gosched()
+            wg.done()
+
+        async def g(i):
+            out.append(f"g {i}")
+            wg.done()
+
+        go(y)
+        await gosched.gosched()
+        out.append("main back")
+        for i in range(300):
+            wg.add(1)
+            go(g, i)
+        out.append("spawned")
+        await gosched.gosched()
+        out.append("main back2")
+        await wg.wait()
+        return out
+
+    def gs(*ranges):
+        return [f"g {i}" for r in ranges for i in r]
+
+    assert gosched.run(main, gomaxprocs=1) == [
+        "y 0", "main back", "spawned", *gs([299], range(127, 182)), "y 1",
+        *gs(range(182, 242), [0], range(242, 255), range(256, 299), range(1, 5)), "y 2",
+        *gs(range(5, 65)), "y 3", *gs(range(65, 127), [255]), "main back2"]
+
+
 def test_gosched_interleaves_spinning_goroutines(gmp):
     async def main():
         log = []

@@ -61,6 +61,7 @@ _runlock = threading.Lock()
 # How long shutdown waits for goroutines on other Ms to reach their next await
 # (see _stepping): far beyond a healthy step (sysmon reports any over 10 ms).
 SHUTDOWN_GRACE = 1.0
+GO_MAIN_SCHEDTICK = 5  # main's P's schedtick when Go's main.main starts (see run)
 
 
 def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
@@ -85,11 +86,13 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
         tls.m = m0
         sched.main_g = newproc(m0, main, makecoro(main, args, {}), args, {}, sys._getframe(1))
         # By the time Go's main.main runs, runtime.main has started and waited
-        # for its helpers (bgsweep, bgscavenge) on this P, so its schedtick is
-        # past 0. Ours would still be 0: main's first Gosched would meet the
-        # every-61st check of the global queue and run main again, ahead of
-        # the goroutine it had just started in runnext.
-        m0.p.schedtick = 1
+        # for its helpers (forcegchelper, bgsweep, bgscavenge; the finalizer
+        # goroutine once fmt or os is imported) on this P, so its schedtick
+        # is past 0. With 5, programs that meet the every-61st check of the
+        # global queue run in the order Go 1.19 printed for them, with fmt
+        # imported or not. At 0, main's first Gosched ran main again, ahead
+        # of the goroutine it had just started in runnext.
+        m0.p.schedtick = GO_MAIN_SCHEDTICK
         sched.mainStarted = True
         _startsysmon()
         mstart(m0)
