@@ -69,11 +69,11 @@ def test_panic_exits_2_with_go_style_text(tmp_path: Path) -> None:
     r = gosched("run", str(path))
     assert r.returncode == 2
     assert "panic: ValueError: boom" in r.stderr
-    assert "goroutine 2 [running]:" in r.stderr
+    assert "goroutine 6 [running]:" in r.stderr  # Go's first user goroutine after main
     # FILE runs as module main: Go's package main.
     assert "created by main.main in goroutine 1" in r.stderr
     # The goroutine's own frames, innermost first, and no Python traceback around them.
-    assert re.search(r"^goroutine 2 \[running\]:\nmain\.worker\(\.\.\.\)\n\t\S*prog\.py:4$",
+    assert re.search(r"^goroutine 6 \[running\]:\nmain\.worker\(\.\.\.\)\n\t\S*prog\.py:4$",
                      r.stderr, re.MULTILINE), r.stderr
     assert "Traceback" not in r.stderr
 

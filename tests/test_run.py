@@ -338,6 +338,38 @@ def test_main_first_gosched_runs_the_goroutine_it_started():
     assert gosched.run(main, gomaxprocs=1) == ["f", "main"]
 
 
+def test_goroutines_are_numbered_as_in_go_and_the_finalizer_goroutine_is_hidden():
+    """Go's runtime.main starts system goroutines (2 to 4) and os's init the
+    finalizer goroutine (5) before main.main: a program's own goroutines start
+    at 6. Those are in no dump and no count, and never make a deadlock."""
+
+    async def main():
+        ids = [gosched.goid()]
+        done = Chan()
+
+        async def f():
+            ids.append(gosched.goid())
+            await done.recv()
+
+        go(f)
+        go(f)
+        await gosched.sleep(0.001)
+        headers = re.findall(r"^goroutine (\d+) \[([^\]]*)\]:$", gosched.stack(), re.MULTILINE)
+        return ids, gosched.num_goroutine(), headers
+
+    ids, n, headers = gosched.run(main, gomaxprocs=1)
+    assert ids == [1, 7, 6]  # 7 was in runnext when main slept
+    assert n == 3
+    assert headers == [("1", "running"), ("6", "chan receive"), ("7", "chan receive")]
+
+    async def lonely():
+        await Chan().recv()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(lonely, gomaxprocs=1)
+    assert re.findall(r"^goroutine \d+", ei.value.dump, re.MULTILINE) == ["goroutine 1"]
+
+
 def test_the_every_61st_schedule_falls_where_gos_does(monkeypatch):
     """One P, 300 goroutines and a yielding one: the global queue (where Gosched
     puts a goroutine, and where the local queue overflows to) is looked at on
@@ -1405,8 +1437,8 @@ def test_minutes_blocked_come_from_sysmon_stamps_and_end_when_the_goroutine_runs
         return before, headers(gosched.stack())
 
     before, after = gosched.run(main, gomaxprocs=gmp)
-    assert before == {1: "running", 2: "chan receive, 2 minutes"}
-    assert after == {1: "running", 2: "chan receive"}
+    assert before == {1: "running", 6: "chan receive, 2 minutes"}
+    assert after == {1: "running", 6: "chan receive"}
 
 
 def test_stack_from_a_sync_goroutine_calls_it_running(gmp, headers):

@@ -35,7 +35,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Generator
 from typing import Any
 
 from . import proc
@@ -52,16 +53,28 @@ from .proc import (
     mstart,
     newm,
     newproc,
+    park_m,
     schedinit,
 )
-from .runtime2 import MAX_GOMAXPROCS, _Grunnable, _Grunning, _Gwaiting, sched, tls
+from .runtime2 import (
+    MAX_GOMAXPROCS,
+    G,
+    P,
+    _Grunnable,
+    _Grunning,
+    _Gwaiting,
+    sched,
+    tls,
+    waitReasonFinalizerWait,
+)
 from .timers import nanotime
 
 _runlock = threading.Lock()
 # How long shutdown waits for goroutines on other Ms to reach their next await
 # (see _stepping): far beyond a healthy step (sysmon reports any over 10 ms).
 SHUTDOWN_GRACE = 1.0
-GO_MAIN_SCHEDTICK = 5  # main's P's schedtick when Go's main.main starts (see run)
+GO_MAIN_SCHEDTICK = 4  # main's P's schedtick when Go's main.main starts (runtimemain)
+FING_GOID = 5  # the finalizer goroutine's id in Go (runtimemain)
 
 
 def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
@@ -85,14 +98,7 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
     try:
         tls.m = m0
         sched.main_g = newproc(m0, main, makecoro(main, args, {}), args, {}, sys._getframe(1))
-        # By the time Go's main.main runs, runtime.main has started and waited
-        # for its helpers (forcegchelper, bgsweep, bgscavenge; the finalizer
-        # goroutine once fmt or os is imported) on this P, so its schedtick
-        # is past 0. With 5, programs that meet the every-61st check of the
-        # global queue run in the order Go 1.19 printed for them, with fmt
-        # imported or not. At 0, main's first Gosched ran main again, ahead
-        # of the goroutine it had just started in runnext.
-        m0.p.schedtick = GO_MAIN_SCHEDTICK
+        runtimemain(m0.p)
         sched.mainStarted = True
         _startsysmon()
         mstart(m0)
@@ -144,6 +150,44 @@ def _startsysmon() -> None:
         sched.nmsys += 1
         epoch = sched.epoch
     newm(sysmon, None, mid, epoch)
+
+
+def runtimemain(pp: P) -> None:
+    """Leave main's P as Go's runtime.main leaves it for main.main.
+
+    By then it has started and waited for its helpers (forcegchelper,
+    bgsweep, bgscavenge) on this P, which took it to schedtick 4, and the
+    init of os (which fmt imports) has started the finalizer goroutine, which
+    sits in runnext, not run yet. Both show in a one-P program's order: the
+    tick decides where the every-61st look at the global queue falls, and the
+    finalizer goroutine takes a slot of the local queue (kicked there by
+    main's first go statement) and one schedule (when it runs and parks for
+    good). Modelled so, programs that cross those points (a Gosched loop,
+    more than 256 goroutines readied at once) run in the order Go 1.19
+    printed for them under GOMAXPROCS=1. Without it, main's first Gosched
+    ran main again, ahead of the goroutine it had just started.
+
+    Like Go's, the finalizer goroutine is a system goroutine: it is in no
+    dump, no count and no deadlock check (it is not in ``allgs``). Goroutine
+    ids follow Go's too: the helpers took 2 to 4, the finalizer goroutine 5,
+    and the program's own goroutines start at 6.
+    """
+    pp.schedtick = GO_MAIN_SCHEDTICK
+    fing = G()
+    fing.goid = FING_GOID
+    assert pp.goidcache < FING_GOID < pp.goidcacheend  # main took the first of a fresh batch
+    pp.goidcache = FING_GOID + 1
+    fing.coro = runfinq()
+    fing.atomicstatus = _Grunnable
+    # runnext holds main, which schedule takes first (pop: from the right),
+    # then fing alone, as Go's does while main.main runs.
+    pp.runnext.appendleft(fing)
+
+
+@types.coroutine
+def runfinq() -> Generator[Any, Any, None]:
+    """Go's finalizer goroutine, with no finalizers to run: it parks for good."""
+    yield (park_m, None, None, waitReasonFinalizerWait)
 
 
 def shutdown(m0: Any) -> None:

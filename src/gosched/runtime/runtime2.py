@@ -65,6 +65,7 @@ waitReasonSyncRWMutexRLock = "sync.RWMutex.RLock"
 waitReasonSyncRWMutexLock = "sync.RWMutex.Lock"
 waitReasonSyncWaitGroupWait = "sync.WaitGroup.Wait"
 waitReasonPreempted = "preempted"
+waitReasonFinalizerWait = "finalizer wait"
 
 # --- constants (reference notes, section 13) ----------------------------------
 LOCAL_RUNQ_SIZE = 256  # len(p.runq)
