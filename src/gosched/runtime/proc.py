@@ -189,7 +189,33 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         newproc(mp, fn, coro, args, kwargs, sys._getframe(1))
         return
     pp = mp.p
-    newg = newproc1(fn, coro, args, kwargs, gp, pp, pp, sys._getframe(1))
+    # newproc1's common case, inlined: an async goroutine on a G from the P's
+    # free list, or a new one when both free lists are empty (a loop of go
+    # statements), numbered from the P's goid cache.
+    free = pp.gFree
+    if free:
+        newg = free.pop()
+    elif sched.gFree:
+        newg = gfget(pp) or malg()
+    else:
+        newg = G()
+        sched.allgs.append(newg)
+    newg.fn = fn
+    if coro is None:
+        newg.args = (args, kwargs)
+    else:
+        newg.coro = coro
+    goid = pp.goidcache
+    if goid == pp.goidcacheend:
+        goid = goidreserve(GOID_CACHE_BATCH)
+        pp.goidcacheend = goid + GOID_CACHE_BATCH
+    pp.goidcache = goid + 1
+    newg.goid = goid
+    newg.parentGoid = gp.goid
+    frame = sys._getframe(1)
+    newg.gopc = frame.f_code
+    newg.gopcoff = frame.f_lasti
+    newg.atomicstatus = _Grunnable
     # runqput(pp, newg, True), inlined for a loop of go statements: each new G
     # takes runnext and kicks the previous one to the tail of the queue.
     rn = pp.runnext
@@ -287,6 +313,9 @@ def borrowp(mp: M) -> tuple[P | None, Any]:
 def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
              pp: P | None, ids: P | M, frame: Any) -> G:
     """Allocate (or reuse) a G for ``fn``; it comes out ``_Grunnable``.
+
+    ``go`` inlines the common case (an async goroutine from a goroutine that
+    holds its P): keep the two in step.
 
     ``pp`` is the caller's P (None if it has none): its free Gs are used
     without a lock because only the P's owner touches them. ``ids`` numbers
