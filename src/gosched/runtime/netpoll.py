@@ -119,8 +119,10 @@ class Poller:
                         pass
                 except OSError:
                     pass
-                if self.wakeSig.locked():
-                    self.wakeSig.release()
+                try:
+                    self.wakeSig.release()  # Go's netpollWakeSig.Store(0)
+                except RuntimeError:  # another M polled at once and drained it first
+                    pass
                 continue
             with pd.lock:
                 if mask & selectors.EVENT_READ:
