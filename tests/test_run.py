@@ -1441,6 +1441,29 @@ def test_minutes_blocked_come_from_sysmon_stamps_and_end_when_the_goroutine_runs
     assert after == {1: "running", 6: "chan receive"}
 
 
+def test_stack_of_goroutines_that_have_not_started():
+    """Go shows a goroutine that has not run yet at its function's entry. A sync
+    one was "[runnable]" with "running on other thread; stack unavailable"."""
+
+    def work():
+        pass
+
+    async def awork():
+        pass
+
+    async def main():
+        go(work)
+        go(awork)
+        return gosched.stack()
+
+    dump = gosched.run(main, gomaxprocs=1)
+    for name, fn in (("work", work), ("awork", awork)):
+        line = fn.__code__.co_firstlineno
+        assert re.search(rf"^goroutine \d+ \[runnable\]:\n\S+\.{name}\(\.\.\.\)\n"
+                         rf"\t\S+test_run\.py:{line}\ncreated by ", dump, re.MULTILINE), dump
+    assert "unavailable" not in dump
+
+
 def test_stack_from_a_sync_goroutine_calls_it_running(gmp, headers):
     """Go's runtime.Stack prints its caller as [running]; a sync goroutine is in
     a system call as far as the scheduler knows."""

@@ -24,7 +24,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from . import proc
-from .runtime2 import G, M, _Grunning, _Gsyscall, _Gwaiting, gStatusStrings, sched, tls
+from .runtime2 import G, M, _Grunnable, _Grunning, _Gsyscall, _Gwaiting, gStatusStrings, sched, tls
 from .timers import nanotime
 
 _PKGDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -146,6 +146,12 @@ def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
         # goroutine in a system call runs inside its coroutine: its thread's
         # frames are read instead, as for a running one.
         lines += _format(_coroframes(gp.coro))
+    elif gp.coro is None and gp.atomicstatus == _Grunnable and gp.lockedm is None:
+        # A sync goroutine that has not started: its function, at its entry
+        # (an async one shows so through its unstarted coroutine).
+        code = getattr(getattr(gp.fn, "__func__", gp.fn), "__code__", None)
+        if code is not None:
+            lines += _format([(code, code.co_firstlineno)])
     else:
         mp = gp.lockedm or runningon(gp)
         f = sys._current_frames().get(mp.ident) if mp is not None else None
