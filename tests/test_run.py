@@ -1593,6 +1593,23 @@ def test_gomaxprocs_needs_an_int(gmp):
     assert n == gmp
 
 
+def test_gomaxprocs_outside_a_run(monkeypatch):
+    """Outside a run, gomaxprocs() is what the next run would use by default (it
+    was 0 before the first run and the last run's value after one); setting it
+    there is an error, even to the last run's value."""
+    monkeypatch.setenv("GOMAXPROCS", "3")
+    assert gosched.gomaxprocs() == 3
+
+    async def main():
+        return gosched.gomaxprocs()
+
+    assert gosched.run(main, gomaxprocs=2) == 2
+    assert gosched.gomaxprocs() == 3
+    for n in (2, 3):
+        with pytest.raises(RuntimeError, match=r"called outside gosched\.run"):
+            gosched.gomaxprocs(n)
+
+
 def test_gomaxprocs_has_a_bound_instead_of_building_ps_forever(monkeypatch):
     """gomaxprocs(1 << 40) built Ps one by one and never returned. Above the
     limit (the number of Ms there can be) it is an error; from the environment

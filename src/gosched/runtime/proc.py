@@ -2100,9 +2100,17 @@ def procresize(nprocs: int) -> None:
 
 
 def gomaxprocs(n: int = 0) -> int:
-    """``runtime.GOMAXPROCS``: return the previous setting; ``n > 0`` changes it."""
+    """``runtime.GOMAXPROCS``: return the previous setting; ``n > 0`` changes it.
+
+    Outside a run, ``gomaxprocs()`` answers what the next ``run`` would use by
+    default (not what the last one had).
+    """
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"gomaxprocs: n must be an int, not {type(n).__name__}")
+    if not sched.running:
+        if n <= 0:
+            return default_gomaxprocs()
+        raise RuntimeError("gomaxprocs: called outside gosched.run")
     prev = sched.gomaxprocs
     if n <= 0 or n == prev:
         return prev
