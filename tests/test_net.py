@@ -549,3 +549,30 @@ def test_two_pollers_draining_one_wakeup_is_not_an_error() -> None:
         assert flag.locked() and len(os.read(p.rfd, 64)) == 1
     finally:
         p.close()
+
+
+@pytest.mark.timeout(60)
+def test_accept_of_a_connection_the_peer_already_reset() -> None:
+    """Go's Accept returns a connection whose peer reset it while it waited in the
+    listen queue (its reads then fail); ours raised ENOTCONN from getpeername."""
+    import struct
+
+    async def main() -> tuple:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        host, port = ln.addr.rsplit(":", 1)
+        peer = socket.socket()
+        peer.connect((host, int(port)))
+        peername = "{}:{}".format(*peer.getsockname())
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()  # an RST, not a FIN
+        c = await ln.accept()
+        try:
+            await c.read(10)
+            got = "read"
+        except ConnectionResetError:
+            got = "reset"
+        c.close()
+        ln.close()
+        return c.remote_addr == peername, c.local_addr == ln.addr, got
+
+    assert gosched.run(main, gomaxprocs=1) == (True, True, "reset")

@@ -156,10 +156,12 @@ class Conn:
 
     __slots__ = ("_fd", "local_addr", "remote_addr")
 
-    def __init__(self, fd: _FD) -> None:
+    def __init__(self, fd: _FD, peer: Any = None) -> None:
         self._fd = fd
         self.local_addr = _addr(fd.sock.getsockname())
-        self.remote_addr = _addr(fd.sock.getpeername())
+        # accept's own address of the peer: a peer that has already reset the
+        # connection has none left to ask for (getpeername: ENOTCONN).
+        self.remote_addr = _addr(peer if peer is not None else fd.sock.getpeername())
 
     @types.coroutine
     def read(self, n: int = 65536) -> Generator[Any, Any, bytes]:
@@ -227,10 +229,15 @@ class Listener:
         fd = self._fd
         yield from semacquire(fd.rsema)
         try:
-            sock, _ = yield from fd.io("r", fd.sock.accept)
+            while True:
+                try:
+                    sock, peer = yield from fd.io("r", fd.sock.accept)
+                    break
+                except ConnectionAbortedError:
+                    continue  # it left the queue before we took it: take the next (as Go)
         finally:
             semrelease(fd.rsema)
-        return Conn(_FD(sock))
+        return Conn(_FD(sock), peer)
 
     def close(self) -> None:
         """Stop listening; goroutines blocked in ``accept`` raise ``ErrClosed``."""
