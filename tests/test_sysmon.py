@@ -488,6 +488,20 @@ def test_block_reporting_names_the_goroutine_and_its_stack() -> None:
 
 
 @pytest.mark.timeout(60)
+def test_no_block_report_for_a_goroutine_in_syscall() -> None:
+    """``await syscall(...)`` gives the P up for the call, as Go's entersyscall
+    does: it is the cure for a hog, not one (it was reported as one)."""
+    r = run_script("""
+        import time, gosched
+        async def main():
+            await gosched.syscall(time.sleep, 0.4)
+        gosched.run(main, gomaxprocs=1)
+    """, {"GOSCHED_BLOCKPROF": "100"})
+    assert r.returncode == 0, r.stderr
+    assert "without yielding" not in r.stderr
+
+
+@pytest.mark.timeout(60)
 def test_no_block_report_when_off() -> None:
     r = run_script(HOG, {"GOSCHED_BLOCKPROF": ""})
     assert r.returncode == 0, r.stderr

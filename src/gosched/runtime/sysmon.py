@@ -231,13 +231,14 @@ def reportblocks(now: float, limit: float, out: TextIO, blocks: dict[M, list]) -
     It is tracked by M, not by P: sysmon may already have taken the P away from
     it, but the goroutine still holds its thread, which is what an event loop
     would have frozen on. "Without yielding" is judged as in ``stucktime``.
-    Sync goroutines are left alone: blocking is their job.
+    Sync goroutines, and async ones inside ``syscall``, are left alone:
+    blocking is their job, and they gave their P up for it.
     """
     from .traceback import goroutinestack
 
     for mp in list(sched.allm):
         gp = mp.curg
-        if gp is None or gp.coro is None:
+        if gp is None or gp.coro is None or gp.atomicstatus == _Gsyscall:
             blocks.pop(mp, None)
             continue
         mark = (gp, id(gp.param))
@@ -251,7 +252,7 @@ def reportblocks(now: float, limit: float, out: TextIO, blocks: dict[M, list]) -
         rec[2] = True
         print(
             f"gosched: goroutine {gp.goid} has run for {held * 1e3:.0f}ms without yielding "
-            f"(on M{mp.id}; the goroutines it kept waiting moved to other threads)\n"
+            f"(on M{mp.id}; other goroutines move to other threads meanwhile)\n"
             f"{goroutinestack(gp)}\n",
             file=out,
             flush=True,
