@@ -1267,9 +1267,47 @@ def test_foreign_thread_is_not_a_deadlock(gmp):
 
 
 
+def test_a_thread_started_before_run_may_still_send(gmp):
+    """A producer thread started before run, which sends through block_on once
+    the goroutines wait for it: not a deadlock (it was reported as one). A
+    daemon thread from before the run is background machinery and does not
+    keep a real deadlock from being reported."""
+    ch = Chan()
+    go_on = threading.Event()
+
+    def producer():
+        go_on.wait()
+        time.sleep(0.05)  # main is blocked in recv meanwhile
+        gosched.block_on(ch.send("from an older thread"))
+
+    t = threading.Thread(target=producer)
+    t.start()
+
+    async def main():
+        go_on.set()
+        return await ch.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) == "from an older thread"
+    t.join()
+
+    idle = threading.Event()
+    background = threading.Thread(target=idle.wait, daemon=True)
+    background.start()
+
+    async def stuck():
+        await Chan().recv()
+
+    try:
+        with pytest.raises(gosched.Deadlock):
+            gosched.run(stuck, gomaxprocs=gmp)
+    finally:
+        idle.set()
+        background.join()
+
+
 def test_thread_reusing_the_ident_of_a_thread_older_than_run_still_counts(gmp):
-    """Threads that existed before ``run`` are ignored by the deadlock check, but
-    a thread started during the run may get the ident of one that has exited
+    """Daemon threads that existed before ``run`` are ignored by the deadlock check,
+    but a thread started during the run may get the ident of one that has exited
     since (pthread idents are reused): it must still count as a possible waker
     (regression: back-to-back runs ended in false deadlocks)."""
 

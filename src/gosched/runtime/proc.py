@@ -1863,17 +1863,23 @@ def incidlelocked(v: int) -> None:
 
 
 def foreignwakers() -> bool:
-    """Is a thread alive that this run started and that might still call ``block_on``?
+    """Is a thread alive that might still call ``block_on`` (or ``close``)?
 
     Go never has to ask: only Go code can wake a goroutine. Here any Python
-    thread holding a channel can, through ``block_on``. Threads that existed
-    before ``run`` started are not counted (as Go ignores threads created by C),
-    nor are the runtime's own Ms; a foreign thread parked in ``block_on`` is an
-    idle M like any other.
+    thread holding a channel can, through ``block_on``. Counted: every thread
+    this run started, and the non-daemon threads that were there before it
+    (a producer thread started first, say). Not counted: daemon threads from
+    before the run, which are background machinery (a notebook kernel's, a
+    library's), so that they do not switch deadlock detection off for good;
+    the runtime's own Ms; and a foreign thread parked in ``block_on``, which
+    is an idle M like any other.
     """
     ours = {id(mp.thread) for mp in sched.allm}
+    pre = sched.prethreads
     for t in threading.enumerate():
-        if t not in sched.prethreads and id(t) not in ours and t.is_alive():
+        if id(t) in ours or t is threading.main_thread() or not t.is_alive():
+            continue
+        if t not in pre or not t.daemon:
             return True
     return False
 
