@@ -1502,6 +1502,33 @@ def test_stack_of_goroutines_that_have_not_started():
     assert "unavailable" not in dump
 
 
+def test_stack_of_a_sync_goroutine_running_a_coroutine_through_block_on():
+    """Both the coroutine block_on drives and the sync function that called it
+    are the goroutine's frames (the sync function's were dropped)."""
+    inside, release = threading.Event(), threading.Event()
+
+    async def work():
+        inside.set()
+        while not release.is_set():  # running, on the sync goroutine's thread
+            time.sleep(0.001)
+
+    def syncg():
+        gosched.block_on(work())
+
+    async def main():
+        go(syncg)
+        await gosched.syscall(inside.wait)
+        try:
+            return gosched.stack()
+        finally:
+            release.set()
+
+    dump = gosched.run(main, gomaxprocs=1)
+    block = next(b for b in dump.split("\n\n") if "syncg" in b)
+    names = re.findall(r"^\S+\.(\w+)\(\.\.\.\)$", block, re.MULTILINE)
+    assert names == ["work", "syncg"], block
+
+
 def test_stack_from_a_sync_goroutine_calls_it_running(gmp, headers):
     """Go's runtime.Stack prints its caller as [running]; a sync goroutine is in
     a system call as far as the scheduler knows."""

@@ -95,19 +95,37 @@ def _coroframes(coro: Any) -> list[tuple[CodeType, int]]:
 def _threadframes(frame: FrameType | None) -> list[tuple[CodeType, int]]:
     """A thread's goroutine frames, innermost first: the user frames above its g0.
 
-    gosched's own frames on top (a park in progress) are skipped; the first of
-    them below the user frames (``schedule``, or ``runsync`` for a sync
-    goroutine) is where the goroutine's stack begins.
+    The goroutine's stack begins at its entry (``schedule`` for an async
+    goroutine, ``runsync`` for a sync one); above it, gosched's own frames
+    are skipped (a park in progress, ``block_on``) but the user code they
+    call is kept (the coroutine ``block_on`` drives). Standard-library frames
+    that only gosched called (``threading`` under ``newm``) are the runtime's,
+    not the goroutine's: a run of them with no user frame is dropped.
     """
     frames: list[tuple[CodeType, int]] = []
+    run: list[tuple[CodeType, int]] = []  # the frames since the last gosched frame
     while frame is not None:
-        if _internal(frame.f_code.co_filename):
-            if frames:
+        code = frame.f_code
+        if _internal(code.co_filename):
+            if any(not _stdlib(c.co_filename) for c, _ in run):
+                frames += run
+            run = []
+            if frames and code.co_name in _ENTRIES:
                 break
         else:
-            frames.append((frame.f_code, frame.f_lineno))
+            run.append((code, frame.f_lineno))
         frame = frame.f_back
-    return frames
+    return frames + run
+
+
+# Where a goroutine's frames begin on its thread (below: g0's, or the code that
+# called gosched.run).
+_ENTRIES = frozenset({"schedule", "runsync", "mstart"})
+_STDLIB = os.path.dirname(os.__file__)
+
+
+def _stdlib(filename: str) -> bool:
+    return filename.startswith(_STDLIB) and "site-packages" not in filename
 
 
 def _format(frames: list[tuple[CodeType, int]]) -> list[str]:
