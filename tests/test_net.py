@@ -576,3 +576,44 @@ def test_accept_of_a_connection_the_peer_already_reset() -> None:
         return c.remote_addr == peername, c.local_addr == ln.addr, got
 
     assert gosched.run(main, gomaxprocs=1) == (True, True, "reset")
+
+
+@pytest.mark.timeout(60)
+def test_sync_goroutines_and_threads_woken_by_the_poller_resume_where_they_wait(
+        gmp: int, wait_blocked) -> None:
+    """A sync goroutine, and a plain thread, in block_on(conn.read(...)), woken
+    when data arrives: the poller must wake them on their own thread, as goready
+    does. It queued them, so another M ran the sync goroutine's function again
+    from the top (a false Deadlock), and crashed on the thread's G."""
+    import threading
+
+    async def main() -> tuple:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        c1 = await net.dial("tcp", ln.addr)
+        s1 = await ln.accept()
+        c2 = await net.dial("tcp", ln.addr)
+        s2 = await ln.accept()
+        done: Chan = Chan(2)
+        starts = []
+
+        def reader() -> None:
+            starts.append(threading.get_ident())
+            gosched.block_on(done.send(gosched.block_on(c1.read(1))))
+
+        def thread() -> None:
+            gosched.block_on(done.send(gosched.block_on(c2.read(1))))
+
+        go(reader)
+        t = threading.Thread(target=thread)
+        t.start()
+        await wait_blocked("IO wait")
+        await wait_blocked("IO wait, locked to thread")
+        await s1.write(b"g")
+        await s2.write(b"t")
+        got = sorted([await done.recv(), await done.recv()])
+        await gosched.syscall(t.join)
+        for conn in (c1, s1, c2, s2, ln):
+            conn.close()
+        return got, len(starts)
+
+    assert gosched.run(main, gomaxprocs=gmp) == ([b"g", b"t"], 1)

@@ -129,6 +129,15 @@ class Poller:
                     netpollunblock(pd, "r", True, ready)
                 if mask & selectors.EVENT_WRITE:
                     netpollunblock(pd, "w", True, ready)
+        if any(gp.lockedm is not None for gp in ready):
+            # A G locked to its thread (a sync goroutine, or a thread, in
+            # block_on) is woken there, as goready does: queued, another M
+            # would run its function again from the top. Split first: once
+            # woken, it may exit and lose its lockedm before we look again.
+            locked = [gp for gp in ready if gp.lockedm is not None]
+            ready = [gp for gp in ready if gp.lockedm is None]
+            for gp in locked:
+                proc.readylocked(gp)
         return ready
 
     def interest(self, pd: PollDesc) -> None:
