@@ -267,10 +267,18 @@ def _wakeall(ready: list[G]) -> None:
 
 
 def netpolldeadline(arg: tuple[PollDesc, str]) -> None:
-    """Timer function of a deadline: mark it passed and wake the waiter (on g0)."""
+    """Timer function of a deadline: mark it passed and wake the waiter (on g0).
+
+    A deadline cleared or moved later while this call was on its way (the
+    timer had fired; ``stop`` came too late) is not passed: only the deadline
+    in force now counts (Go compares ``rseq``/``wseq`` for the same purpose).
+    """
     pd, mode = arg
     ready: list[G] = []
     with pd.lock:
+        d = pd.rd if mode == "r" else pd.wd
+        if d == 0.0 or d > nanotime():
+            return
         if mode == "r":
             pd.rd = -1.0
         else:
