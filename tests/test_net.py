@@ -643,3 +643,33 @@ def test_a_deadline_timer_that_fires_after_the_deadline_was_cleared_is_ignored()
         return got
 
     assert gosched.run(main, gomaxprocs=1) == [b"x", b"x"]
+
+
+def test_a_reused_fd_number_replaces_a_stale_registration() -> None:
+    """A socket closed while registered with the poller leaves its registration
+    behind; a new socket that gets the same fd number must still be registered
+    (its register's KeyError was swallowed: its waiters would never wake)."""
+    import selectors
+
+    from gosched.runtime.netpoll import PollDesc, Poller
+
+    p = Poller()
+    try:
+        a = socket.socket()
+        pa = PollDesc(a.fileno())
+        pa.rg = object()  # a waiting G
+        p.interest(pa)
+        a.close()  # no pollclose: the registration stays
+        b = socket.socket()
+        try:
+            if b.fileno() != pa.fd:
+                pytest.skip("the fd number was not reused")
+            pb = PollDesc(b.fileno())
+            pb.rg = object()
+            p.interest(pb)
+            key = p.selector.get_key(pb.fd)
+            assert key.data is pb and key.events == selectors.EVENT_READ
+        finally:
+            b.close()
+    finally:
+        p.close()

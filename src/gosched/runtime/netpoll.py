@@ -156,7 +156,11 @@ class Poller:
                 return
             try:
                 if pd.events == 0:
-                    self.selector.register(pd.fd, want, pd)
+                    try:
+                        self.selector.register(pd.fd, want, pd)
+                    except KeyError:  # a socket closed while registered left its fd number
+                        self.selector.unregister(pd.fd)
+                        self.selector.register(pd.fd, want, pd)
                 elif want == 0:
                     self.selector.unregister(pd.fd)
                 else:
