@@ -107,11 +107,13 @@ def _threadframes(frame: FrameType | None) -> list[tuple[CodeType, int]]:
     while frame is not None:
         code = frame.f_code
         if _internal(code.co_filename):
+            if code.co_name in _ENTRIES:  # the goroutine's function is what it called
+                frames += run
+                run = []
+                break
             if any(not _stdlib(c.co_filename) for c, _ in run):
                 frames += run
             run = []
-            if frames and code.co_name in _ENTRIES:
-                break
         else:
             run.append((code, frame.f_lineno))
         frame = frame.f_back
