@@ -33,13 +33,16 @@ async def demo(out: TextIO) -> None:
 
     ch: Chan[int] = Chan()
     done: Chan[int] = Chan()
-    say("main: go worker(ch, done)   [a new G, into runnext; main keeps running]")
+    say("main: go worker(ch, done)   [a new G, into runnext; main keeps running]\n"
+        "                                [G5, Go's finalizer goroutine, waited there: "
+        "it goes to the queue]")
     go(worker, ch, done)
     say("main: ch <- 21              [the worker has not run yet: main parks]")
     await ch.send(21)
     say("main: <-done                [the worker sent; main was readied into runnext]")
     r = await done.recv()
-    say(f"main: got {r}; sleep 1ms    [a timer on the P; g0 runs it and readies main]")
+    say(f"main: got {r}; sleep 1ms    [a timer on the P; g0 runs it and readies main;\n"
+        "                                meanwhile G5 runs once and parks for good]")
     await sleep(0.001)
     say("main: go worker again       [gfget reuses the dead G the first worker left]")
     go(worker, ch, done)
