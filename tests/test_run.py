@@ -338,6 +338,30 @@ def test_main_first_gosched_runs_the_goroutine_it_started():
     assert gosched.run(main, gomaxprocs=1) == ["f", "main"]
 
 
+def test_go_makes_gs_as_complete_as_G_does():
+    """go() builds a brand-new G without G.__init__ (see go): every field must
+    still be set, to G.__init__'s value where go() has nothing of its own."""
+    from gosched.runtime.runtime2 import G, sched
+
+    async def f():
+        pass
+
+    async def main():
+        before = list(sched.allgs)
+        go(f)
+        fresh = [gp for gp in sched.allgs if gp not in before]
+        assert len(fresh) == 1
+        gp = fresh[0]
+        return {name: getattr(gp, name, "<unset>") for name in G.__slots__}
+
+    fields = gosched.run(main, gomaxprocs=1)
+    template = G()
+    own = {"fn", "coro", "goid", "parentGoid", "gopc", "gopcoff", "atomicstatus"}
+    assert "<unset>" not in fields.values(), fields
+    assert {k: v for k, v in fields.items() if k not in own} == {
+        name: getattr(template, name) for name in G.__slots__ if name not in own}
+
+
 def test_goroutines_are_numbered_as_in_go_and_the_finalizer_goroutine_is_hidden():
     """Go's runtime.main starts system goroutines (2 to 4) and os's init the
     finalizer goroutine (5) before main.main: a program's own goroutines start

@@ -159,6 +159,7 @@ class FatalError(RuntimeError):
         self.dump = dump
 
 
+_newobject = object.__new__
 _EXIT = object()  # returned by lostp: this M must leave its g0 loop
 
 # ----------------------------------------------------------------------------
@@ -193,18 +194,27 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     # free list, or a new one when both free lists are empty (a loop of go
     # statements), numbered from the P's goid cache.
     free = pp.gFree
+    fresh = None
     if free:
         newg = free.pop()
     elif sched.gFree:
         newg = gfget(pp) or malg()
     else:
-        newg = G()
-        sched.allgs.append(newg)
+        # malg without G.__init__ (a type call and a Python frame): the fields
+        # set below are not set twice. Every other field of G.__init__ is set
+        # here; test_go_makes_gs_as_complete_as_G_does keeps the two in step.
+        fresh = newg = _newobject(G)
+        newg.param = newg.lockedm = newg.timer = None
+        newg.waitreason = waitReasonZero
+        newg.waitsince = 0.0
+        newg.sysg = False
     newg.fn = fn
     if coro is None:
+        newg.coro = None
         newg.args = (args, kwargs)
     else:
         newg.coro = coro
+        newg.args = None
     goid = pp.goidcache
     if goid == pp.goidcacheend:
         goid = goidreserve(GOID_CACHE_BATCH)
@@ -216,6 +226,8 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     newg.gopc = frame.f_code
     newg.gopcoff = frame.f_lasti
     newg.atomicstatus = _Grunnable
+    if fresh is not None:  # published complete: dumps read allgs from other threads
+        sched.allgs.append(fresh)
     # runqput(pp, newg, True), inlined for a loop of go statements: each new G
     # takes runnext and kicks the previous one to the tail of the queue.
     rn = pp.runnext
