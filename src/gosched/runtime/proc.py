@@ -566,7 +566,7 @@ def schedule(mp: M) -> None:
                 try:
                     req = coro.send(gp.param)  # gogo
                 except StopIteration as e:  # the goroutine returned: this is goexit
-                    req = (goexit0, e.value)
+                    req = (goexit0, e.value) if e.value is not None else _GOEXIT
                 except BaseException as e:
                     req = (gopanic_m, e)
             else:
@@ -1112,6 +1112,9 @@ def goexit0(mp: M, gp: G, req: tuple) -> None:
         return None
     gdestroy(mp, gp)
     return None
+
+
+_GOEXIT = (goexit0, None)  # schedule's request for a goroutine that returned None, made once
 
 
 def foreignawait(req: Any) -> TypeError:
