@@ -217,8 +217,7 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         newg.args = None
     goid = pp.goidcache
     if goid == pp.goidcacheend:
-        goid = goidreserve(GOID_CACHE_BATCH)
-        pp.goidcacheend = goid + GOID_CACHE_BATCH
+        goid = goidrefill(pp)
     pp.goidcache = goid + 1
     newg.goid = goid
     newg.parentGoid = gp.goid
@@ -352,9 +351,7 @@ def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
         newg.coro = coro
     goid = ids.goidcache
     if goid == ids.goidcacheend:
-        # Refill from the global generator, a batch at a time; so main is goroutine 1.
-        goid = goidreserve(GOID_CACHE_BATCH)
-        ids.goidcacheend = goid + GOID_CACHE_BATCH
+        goid = goidrefill(ids)
     ids.goidcache = goid + 1
     newg.goid = goid
     newg.parentGoid = callergp.goid if callergp is not None else 0
@@ -363,6 +360,14 @@ def newproc1(fn: Any, coro: Any, args: tuple, kwargs: dict, callergp: G | None,
         newg.gopcoff = frame.f_lasti
     newg.atomicstatus = _Grunnable
     return newg
+
+
+def goidrefill(ids: P | M) -> int:
+    """Refill an exhausted goid cache from the global generator, a batch at a
+    time (so main is goroutine 1); return the first id of the batch."""
+    goid = goidreserve(GOID_CACHE_BATCH)
+    ids.goidcacheend = goid + GOID_CACHE_BATCH
+    return goid
 
 
 def goidreserve(n: int) -> int:
