@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -13,13 +14,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def gosched(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def gosched(*args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gosched.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -296,3 +299,92 @@ def test_error_in_file_shows_only_its_traceback(tmp_path: Path, body: str,
     lines = r.stderr.splitlines()
     assert lines[:len(report)] == [line.format(path) for line in report], r.stderr
     assert "gosched" not in r.stderr.replace(str(tmp_path), ""), r.stderr
+
+
+PANICS_WITH_OTHERS = """
+    import gosched
+    async def sleeper(ch):
+        try:
+            await ch.recv()
+        finally:
+            print("sleeper's finally ran", flush=True)
+    async def worker():
+        raise ValueError("boom\\nsecond line")
+    async def main():
+        ch = gosched.Chan()
+        gosched.go(sleeper, ch)
+        await gosched.sleep(0.01)
+        try:
+            gosched.go(worker)
+            await ch.recv()
+        finally:
+            print("main's finally ran", flush=True)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_panic_ends_the_process_without_running_other_goroutines_finally(
+        tmp_path: Path) -> None:
+    """Go's exit(2) after a panic runs no other goroutine's defers."""
+    r = gosched("run", "--gomaxprocs", "1", str(program(tmp_path, PANICS_WITH_OTHERS)))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    # A multi-line value is indented (Go 1.23's printindented); only the
+    # panicking goroutine is shown (GOTRACEBACK=single).
+    assert r.stderr.startswith("panic: ValueError: boom\n\tsecond line\n\ngoroutine 7 [running]:\n")
+    assert "goroutine 1 " not in r.stderr and "goroutine 6 " not in r.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("level", ["none", "0"])
+def test_gotraceback_none_prints_only_the_panic(tmp_path: Path, level: str) -> None:
+    r = gosched("run", str(program(tmp_path, PANICS_WITH_OTHERS)), env={"GOTRACEBACK": level})
+    assert (r.returncode, r.stderr) == (2, "panic: ValueError: boom\n\tsecond line\n")
+
+
+@pytest.mark.timeout(60)
+def test_gotraceback_all_adds_every_other_goroutine(tmp_path: Path) -> None:
+    r = gosched("run", "--gomaxprocs", "1", str(program(tmp_path, PANICS_WITH_OTHERS)),
+                env={"GOTRACEBACK": "all"})
+    assert r.returncode == 2
+    headers = re.findall(r"^goroutine .*$", r.stderr, re.MULTILINE)
+    assert headers == ["goroutine 7 [running]:", "goroutine 1 [chan receive]:",
+                       "goroutine 6 [chan receive]:"]
+    assert "gosched/chan.py" not in r.stderr  # the runtime's frames: only at system
+    r = gosched("run", str(program(tmp_path, PANICS_WITH_OTHERS)), env={"GOTRACEBACK": "system"})
+    assert re.search(r"^gosched\.chan\.Chan\.recv\(\.\.\.\)$", r.stderr, re.MULTILINE), r.stderr
+
+
+@pytest.mark.timeout(60)
+def test_gotraceback_none_leaves_out_a_deadlocks_dump(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import gosched
+        async def main():
+            await gosched.Chan().recv()
+    """)
+    r = gosched("run", str(path), env={"GOTRACEBACK": "none"})
+    assert (r.returncode, r.stderr) == (2, "fatal error: all goroutines are asleep - deadlock!\n")
+
+
+@pytest.mark.timeout(60)
+def test_gotraceback_crash_aborts_after_printing(tmp_path: Path) -> None:
+    r = gosched("run", str(program(tmp_path, PANICS_WITH_OTHERS)), env={"GOTRACEBACK": "crash"})
+    assert r.returncode != 2 and r.returncode != 0  # killed by SIGABRT, as Go's crash
+    assert r.stderr.startswith("panic: ValueError: boom")
+    assert "goroutine 1 [chan receive]:" in r.stderr
+
+
+@pytest.mark.timeout(60)
+def test_go_of_nil_is_a_fatal_error_no_handler_catches(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import gosched
+        async def main():
+            try:
+                gosched.go(None)
+            except Exception as e:
+                print("caught", e)
+            print("went on")
+    """)
+    r = gosched("run", str(path))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("fatal error: go of nil func value\n\ngoroutine 1 ")

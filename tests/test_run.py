@@ -1021,6 +1021,80 @@ def test_main_goexit_then_panic_reports_the_panic(gmp):
     assert ei.value is err
 
 
+def test_main_goexit_survives_a_recovered_panic_during_it(gmp):
+    """Go resumes a Goexit once a panic raised during it is recovered
+    (TestRecoverBeforePanicAfterGoexit): main still ends as by Goexit."""
+    def body():
+        try:
+            try:
+                gosched.goexit()
+            finally:
+                raise ValueError("hello")
+        except ValueError:
+            pass  # recover()
+        return "main returned"
+
+    async def amain():
+        return body()
+
+    for main in (amain, body):  # an async main and a sync one
+        with pytest.raises(gosched.Deadlock) as ei:
+            gosched.run(main, gomaxprocs=gmp)
+        assert str(ei.value) == GOEXIT_DEADLOCK
+
+    async def returns():
+        return "ok"
+
+    assert gosched.run(returns, gomaxprocs=gmp) == "ok"  # the next run starts clean
+
+
+def test_go_of_nil_is_fatal_and_unwinds_its_caller_past_except_exception(gmp):
+    log = []
+
+    async def main():
+        try:
+            go(None)
+        except Exception:
+            log.append("caught")
+        log.append("went on")
+
+    with pytest.raises(gosched.FatalError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert str(ei.value) == "go of nil func value"
+    assert "goroutine 1 " in ei.value.dump
+    assert log == []
+
+
+def test_deep_stacks_are_elided_as_go_does(gmp):
+    """Go prints a stack's innermost and outermost 50 frames and counts the rest."""
+    async def down(n, ch):
+        if n:
+            await down(n - 1, ch)
+        else:
+            await ch.recv()
+
+    async def main():
+        await down(130, Chan())
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    lines = ei.value.dump.splitlines()
+    assert lines[0] == "goroutine 1 [chan receive]:"
+    frames = lines[1:]
+    assert frames[100] == "...32 frames elided..."  # 132 frames: down x131 and main
+    assert len(frames) == 201
+    assert frames[-2] == f"{__name__}.test_deep_stacks_are_elided_as_go_does.<locals>.main(...)"
+
+
+def test_a_multi_line_panic_value_is_indented(gmp):
+    async def main():
+        raise ValueError("first\nsecond\nthird")
+
+    with pytest.raises(ValueError) as ei:
+        gosched.run(main, gomaxprocs=gmp)
+    assert ei.value.__notes__[0].startswith("panic: ValueError: first\n\tsecond\n\tthird\n\n")
+
+
 # ---------------------------------------------------------------------------
 # checkdead: deadlocks are found, and never reported falsely
 # ---------------------------------------------------------------------------
@@ -1871,8 +1945,9 @@ def test_a_panic_that_cannot_be_printed_or_noted_is_still_reraised_unchanged():
         gosched.run(raise_, bad)
     assert ei.value is bad
     note = bad.__notes__[0]
-    assert note.startswith("panic: ") and note.splitlines()[2] == "goroutine 1 [running]:"
-    assert note.splitlines()[0].endswith(".BadStr [panic while printing panic value: RuntimeError]")
+    # Go's preprintpanics throws with what the printing panicked with.
+    assert note.splitlines()[0] == "fatal error: panic while printing panic value: str failed"
+    assert note.splitlines()[2] == "goroutine 1 [running]:"
     with pytest.raises(ValueError) as ei:
         gosched.run(raise_, odd)
     assert ei.value is odd and odd.__notes__ == ("a tuple",)

@@ -17,6 +17,7 @@ from .runtime.main import run
 from .runtime.proc import Deadlock, FatalError, Goexit, block_on, go, gomaxprocs, syscall
 from .runtime.proc import gcount as _gcount
 from .runtime.proc import gosched_m as _gosched_m
+from .runtime.runtime2 import sched as _sched
 from .runtime.runtime2 import tls as _tls
 from .runtime.traceback import stack
 from .select import default, select
@@ -33,6 +34,9 @@ def gosched() -> Generator[Any, Any, None]:
 
 def goexit() -> None:
     """``runtime.Goexit``: end the calling goroutine; its ``finally`` blocks still run."""
+    mp = _tls.m
+    if mp is not None and mp.curg is not None and mp.curg is _sched.main_g:
+        _sched.maingoexit = True
     raise Goexit()
 
 

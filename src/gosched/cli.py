@@ -2,9 +2,11 @@
 
 ``gosched run FILE.py`` is ``go run``: FILE's ``main`` runs as goroutine 1 and
 the process exits like a Go program: status 0, or 2 after a panic or a fatal
-error, printed Go-style on stderr. Under the CLI, sysmon reports goroutines that
-hold their P longer than 100 ms (``GOSCHED_BLOCKPROF``), and SIGQUIT (Ctrl-\\)
-prints every goroutine and exits with status 2.
+error, printed Go-style on stderr (as much of it as ``GOTRACEBACK`` asks for),
+at once: as in Go, no other goroutine's ``finally`` runs. Under the CLI,
+sysmon reports goroutines that hold their P longer than 100 ms
+(``GOSCHED_BLOCKPROF``), and SIGQUIT (Ctrl-\\) prints every goroutine and
+exits with status 2.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 from . import run as gorun
+from .runtime import proc
 from .runtime.proc import Deadlock, FatalError, Goexit
-from .runtime.traceback import panicvalue
+from .runtime.traceback import PANIC_NOTES, PanicPrintError, gotraceback, panicvalue, printindented
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,28 +103,44 @@ def runmain(path: Path, ns: argparse.Namespace) -> int:
         print(f"gosched run: {path} has no main function", file=sys.stderr)
         return 1
     signal.signal(signal.SIGQUIT, _sigquit) if hasattr(signal, "SIGQUIT") else None
+    proc.crashexit = True  # a panic leaves the other goroutines as they stand
     try:
         gorun(fn, gomaxprocs=ns.gomaxprocs, lifecycle=ns.lifecycle, trace=ns.trace)
     except (Deadlock, FatalError) as e:
-        dump = f"\n{e.dump}" if e.dump else ""  # after main's Goexit there may be none
-        sys.stderr.write(f"fatal error: {e}\n{dump}")
-        return 2
-    except SystemExit:
-        raise  # Python's exit: the status, or the message on stderr and status 1
+        # After main's Goexit there may be no dump; GOTRACEBACK=none prints none.
+        dump = f"\n{e.dump}" if e.dump and gotraceback()[0] > 0 else ""
+        crash(f"fatal error: {e}\n{dump}", 2)
+    except SystemExit as e:  # Python's exit: the status, or the message on stderr and status 1
+        if e.code is None or isinstance(e.code, int):
+            crash("", e.code or 0)
+        crash(f"{e.code}\n", 1)
     except KeyboardInterrupt:
-        sys.stderr.write("signal: interrupt\n")
-        return 2
+        crash("signal: interrupt\n", 2)
     except BaseException as e:
-        notes = [n for n in getattr(e, "__notes__", ()) if n.startswith("panic: ")]
+        notes = [n for n in getattr(e, "__notes__", ()) if n.startswith(PANIC_NOTES)]
         if notes:
-            sys.stderr.write(printpanics(e, notes[0]))
-        elif isinstance(e, OSError) and ns.trace and e.filename == ns.trace:
+            crash(printpanics(e, notes[0]), 2)
+        if isinstance(e, OSError) and ns.trace and e.filename == ns.trace:
             print(f"gosched run: --trace {ns.trace}: {e.strerror}", file=sys.stderr)
             return 1
-        else:  # not a goroutine's panic (the run could not start): Python's report
-            traceback.print_exception(e)
+        traceback.print_exception(e)  # not a goroutine's panic (the run could not start)
         return 2
+    finally:
+        proc.crashexit = False
     return 0
+
+
+def crash(text: str, status: int) -> NoReturn:
+    """End the process after a panic, a fatal error or an exit, as Go's ``exit``:
+    at once, with no other goroutine's ``finally`` run (``proc.crashexit`` left
+    them unclosed) and no ``atexit`` hook. ``GOTRACEBACK=crash`` aborts instead,
+    as Go raises SIGABRT."""
+    sys.stdout.flush()
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    if status == 2 and gotraceback()[2]:
+        os.abort()
+    os._exit(status)
 
 
 def loadmain(filename: str) -> ModuleType:
@@ -155,11 +174,16 @@ def printpanics(exc: BaseException, note: str) -> str:
     The chain is the one Python would print (``raise ... from None`` hides it).
     A ``Goexit`` in it prints nothing, as Go skips a goexit link.
     """
+    if not note.startswith("panic: "):  # printing its value failed: a fatal error
+        return note + "\n"
     earlier, seen = [], {id(exc)}
     while (exc := _chained(exc)) is not None and id(exc) not in seen:
         seen.add(id(exc))
         if not isinstance(exc, Goexit):
-            earlier.append(f"panic: {panicvalue(exc)} [recovered]")
+            try:
+                earlier.append(f"panic: {panicvalue(exc)} [recovered]")
+            except PanicPrintError as e:  # as Go's preprintpanics, which prints them all first
+                return f"fatal error: {printindented(str(e))}\n" + note.partition("\n")[2] + "\n"
     return "\n\t".join([*reversed(earlier), note]) + "\n"
 
 

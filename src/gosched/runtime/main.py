@@ -193,6 +193,8 @@ def runfinq() -> Generator[Any, Any, None]:
 def shutdown(m0: Any) -> None:
     """Stop every M we can, close every goroutine that is not running. See the module doc."""
     exitRuntime(("return", None, None))
+    # A crash leaves goroutines where they stand (closeg): none is waited for.
+    crashing = proc.crashexit and sched.exitreason[0] != "return"
     with sched.lock:  # from here no M can be added (newm checks sched.exiting)
         ms = [mp for mp in sched.allm if mp is not m0]
         for mp in sched.allm:
@@ -203,7 +205,7 @@ def shutdown(m0: Any) -> None:
             mp.lease.pop()  # it runs user code: it will find out when it returns
         except IndexError:
             pass
-    grace = nanotime() + SHUTDOWN_GRACE
+    grace = -1.0 if crashing else nanotime() + SHUTDOWN_GRACE
     while True:
         stepping = nanotime() < grace
         waiting = [mp for mp in ms if _ong0(mp) or (stepping and _stepping(mp))]
@@ -218,7 +220,7 @@ def shutdown(m0: Any) -> None:
     # finish before run returns. A sync goroutine that was running user code
     # cannot be waited for: it may never return, as Go would not wait either.
     with sched.lock:
-        unwinding = list(sched.unwinding)
+        unwinding = [] if crashing else list(sched.unwinding)
     for t in unwinding:
         if t is not threading.current_thread():
             t.join()

@@ -82,7 +82,7 @@ from collections import deque
 from collections.abc import Callable
 from itertools import chain, islice
 from types import FunctionType, MethodType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from . import trace as _trace
 from .runq import (
@@ -175,6 +175,8 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
             raise RuntimeError("go: the gosched runtime has stopped")
         mp = needm("go")
     if kwargs or type(fn) is not FunctionType or not fn.__code__.co_flags & CO_COROUTINE:
+        if fn is None:
+            fatal("go of nil func value")
         coro = makecoro(fn, args, kwargs)
     else:
         coro = fn(*args)  # makecoro's common case: an async def function
@@ -1112,7 +1114,10 @@ def gosched_m(mp: M, gp: G, req: tuple) -> None:
 def goexit0(mp: M, gp: G, req: tuple) -> None:
     """The goroutine returned: destroy it, recycle the G, schedule."""
     if gp is sched.main_g:
-        exitRuntime(("return", req[1], None))
+        if sched.maingoexit:  # caught, but a Goexit all the same: see gopanic_m
+            sched.main_g = None
+        else:
+            exitRuntime(("return", req[1], None))
         gdestroy(mp, gp)
         return None
     gdestroy(mp, gp)
@@ -1910,8 +1915,17 @@ def gcount() -> int:
     return len(sched.allgs) - free - sched.nextra - sched.ngdead
 
 
+# Set by the gosched command, which ends the process as soon as ``run`` raises
+# a panic or a fatal error. Goroutines are then not closed: their finally
+# blocks never run, as no defer runs after Go's exit(2). ``abandoned`` keeps
+# their coroutines from a collection that would close them before the exit.
+crashexit = False
+abandoned: list[Any] = []
+
+
 def closeg(gp: G, req: tuple | None = None) -> None:
-    """Close an abandoned goroutine's coroutine where it stands, so its ``finally`` blocks run.
+    """Close an abandoned goroutine's coroutine where it stands, so its ``finally`` blocks run
+    (unless the process is about to crash: see ``crashexit``).
 
     ``req`` is a request the goroutine yielded that g0 has not carried out; a
     park is abandoned (``unlockf(None, lock)`` releases the wait queue's lock
@@ -1922,6 +1936,11 @@ def closeg(gp: G, req: tuple | None = None) -> None:
     gp.atomicstatus = _Gdead
     gp.coro = gp.fn = gp.args = gp.param = None  # as gdestroy: a dead G holds nothing
     if coro is None:
+        return
+    if crashexit and sched.exitreason is not None and sched.exitreason[0] != "return":
+        if req is not None and req[0] is park_m and req[1] is not None:
+            req[1](None, req[2])
+        abandoned.append(coro)
         return
     exc: BaseException | None = GeneratorExit()
     for _ in range(1000):
@@ -1951,6 +1970,17 @@ def fatal_locked(msg: str, kind: type[RuntimeError] = FatalError) -> None:
 
     exc = kind(msg, goroutinedump())
     exitRuntime(("fatal", exc, None), lockheld=True)
+
+
+def fatal(msg: str) -> NoReturn:
+    """Go's ``fatal``: a user error that no ``recover`` catches ends the program
+    (``fatal error: msg``). The runtime stops; a goroutine unwinds as by Goexit."""
+    with sched.lock:
+        fatal_locked(msg)
+    mp = tls.m
+    if mp is not None and mp.curg is not None:
+        raise Goexit()
+    raise FatalError(msg)
 
 
 def throw(msg: str) -> None:

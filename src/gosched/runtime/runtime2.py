@@ -321,6 +321,10 @@ class Schedt:
         self.mainStarted = False
         self.m0: M | None = None
         self.main_g: G | None = None
+        # main called goexit: written by main only, read when main ends. Go's
+        # Goexit cannot be stopped (a panic recovered during it resumes it), so
+        # main returning after one still ends in goexit, not in the exit.
+        self.maingoexit = False
         self.exitnote = threading.Lock()  # released when the runtime finished stopping
         self.exitnote.acquire()
         self.extram: list[Any] = []  # foreign-thread Ms (weak liveness), guarded by lock

@@ -130,11 +130,26 @@ def _stdlib(filename: str) -> bool:
     return filename.startswith(_STDLIB) and "site-packages" not in filename
 
 
-def _format(frames: list[tuple[CodeType, int]]) -> list[str]:
+# Go prints at most this many of a stack's innermost and outermost frames, and
+# how many it left out in between (traceback.go, Go 1.21 on).
+TRACEBACK_INNER_FRAMES = 50
+TRACEBACK_OUTER_FRAMES = 50
+
+
+def _format(frames: list[tuple[CodeType, int]], system: bool = False) -> list[str]:
+    """Frames as Go prints them, innermost first; gosched's own only at
+    ``GOTRACEBACK=system``, as Go shows ``runtime.*`` frames only then."""
+    shown: list[tuple[CodeType, int] | None] = [
+        (c, n) for c, n in frames if system or not _internal(c.co_filename)]
+    elided = len(shown) - TRACEBACK_INNER_FRAMES - TRACEBACK_OUTER_FRAMES
+    if elided > 0:
+        shown[TRACEBACK_INNER_FRAMES:-TRACEBACK_OUTER_FRAMES] = [None]
     out = []
-    for code, line in frames:
-        if _internal(code.co_filename):
+    for frame in shown:
+        if frame is None:
+            out.append(f"...{elided} frames elided...")
             continue
+        code, line = frame
         out.append(f"{funcname(code)}(...)")
         out.append(f"\t{code.co_filename}:{line}")
     return out
@@ -156,16 +171,16 @@ def runningon(gp: G) -> M | None:
     return None
 
 
-def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
+def goroutinestack(gp: G, frame: FrameType | None = None, system: bool = False) -> str:
     """One goroutine's header, frames, and creator."""
     lines = [goroutineheader(gp, current=frame is not None)]
     if frame is not None:
-        lines += _format(_threadframes(frame))
+        lines += _format(_threadframes(frame), system)
     elif gp.coro is not None and gp.atomicstatus not in (_Grunning, _Gsyscall):
         # Suspended: its frames stay put while we read them (see stack). A
         # goroutine in a system call runs inside its coroutine: its thread's
         # frames are read instead, as for a running one.
-        lines += _format(_coroframes(gp.coro))
+        lines += _format(_coroframes(gp.coro), system)
     elif gp.coro is None and gp.atomicstatus == _Grunnable and gp.lockedm is None:
         # A sync goroutine that has not started: its function, at its entry
         # (an async one shows so through its unstarted coroutine).
@@ -178,7 +193,7 @@ def goroutinestack(gp: G, frame: FrameType | None = None) -> str:
         if f is None:
             lines.append("\tgoroutine running on other thread; stack unavailable")
         else:
-            lines += _format(_threadframes(f))
+            lines += _format(_threadframes(f), system)
     lines += createdby(gp)
     return "\n".join(lines)
 
@@ -187,18 +202,19 @@ def _live(gp: G) -> bool:
     return gp.atomicstatus not in (0, 6) and gp.goid > 0
 
 
-def goroutinedump(current: G | None = None, frame: FrameType | None = None) -> str:
+def goroutinedump(current: G | None = None, frame: FrameType | None = None,
+                  system: bool = False, skip: G | None = None) -> str:
     """Every live goroutine, ``current`` first, then in ``allgs`` order (Go's
     ``tracebackothers``): a G reused from the free list keeps its place under
-    its new goid."""
+    its new goid. ``skip`` is one already printed (a panic's)."""
     allgs = [gp for gp in list(sched.allgs) if _live(gp)]
     parts = []
     if current is not None:
-        parts.append(goroutinestack(current, frame))
+        parts.append(goroutinestack(current, frame, system))
     for gp in allgs:
-        if gp is not current:
+        if gp is not current and gp is not skip:
             try:
-                parts.append(goroutinestack(gp))
+                parts.append(goroutinestack(gp, system=system))
             except Exception as e:  # a goroutine changing under us: show what we can
                 parts.append(f"{goroutineheader(gp)}\n\t(stack unavailable: {e})")
     return "\n\n".join(parts) + "\n" if parts else ""
@@ -216,13 +232,50 @@ def stack(all: bool = True) -> str:
     return proc.withWorldStopped(lambda: goroutinedump(gp, frame))
 
 
+def gotraceback() -> tuple[int, bool, bool]:
+    """``(level, all, crash)`` from ``GOTRACEBACK``, read as Go's ``setTraceback`` does.
+
+    Level 0 prints no goroutine, 1 user frames, 2 gosched's own frames too;
+    ``all`` adds every other goroutine to a panic's report; ``crash`` ends
+    the process with SIGABRT (the ``gosched`` command). A number is a level
+    with ``all``; anything else unknown is level 0 with ``all``.
+    """
+    value = os.environ.get("GOTRACEBACK", "")
+    known = {"none": (0, False, False), "single": (1, False, False), "": (1, False, False),
+             "all": (1, True, False), "system": (2, True, False), "crash": (2, True, True)}
+    if value in known:
+        return known[value]
+    return (int(value) if value.isascii() and value.isdigit() else 0), True, False
+
+
+def printindented(s: str) -> str:
+    """Go's ``printindented`` (1.23 on): the lines of a multi-line value after the
+    first are indented by a tab, so they cannot pass for lines of the report."""
+    return s.replace("\n", "\n\t")
+
+
+class PanicPrintError(Exception):
+    """Printing a panic's value raised (Go: a throw in ``preprintpanics``)."""
+
+
 def panicvalue(exc: BaseException) -> str:
+    """``TypeName: message`` of a panic, or ``TypeName`` without one.
+
+    If ``str(exc)`` raises, Go's ``preprintpanics`` throws ``panic while
+    printing panic value: `` with what the failed printing panicked with:
+    here its message, else its type.
+    """
     name = type(exc).__qualname__
     try:
         msg = str(exc)
-    except Exception as e:  # the panic must still reach run unchanged
-        return f"{name} [panic while printing panic value: {type(e).__qualname__}]"
-    return f"{name}: {msg}" if msg else name
+    except Exception as e:
+        try:
+            what = str(e)
+        except Exception:
+            what = ""
+        what = what or f"type {type(e).__module__}.{type(e).__qualname__}"
+        raise PanicPrintError(f"panic while printing panic value: {what}") from None
+    return printindented(f"{name}: {msg}" if msg else name)
 
 
 def addpanicnote(gp: G, exc: BaseException) -> None:
@@ -230,22 +283,37 @@ def addpanicnote(gp: G, exc: BaseException) -> None:
     of the same exception object (re-raised in a later goroutine or run)."""
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list):
-        notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith("panic: ")
-                                             and "\ngoroutine " in n)]
+        notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith(PANIC_NOTES))]
     elif notes is not None:
         return  # not a list: add_note would raise, and run must re-raise exc itself
     exc.add_note(panicnote(gp, exc))
 
 
+# How the notes panicnote writes begin: the gosched command prints these.
+PANIC_NOTES = ("panic: ", "fatal error: panic while printing panic value")
+
+
 def panicnote(gp: G, exc: BaseException) -> str:
-    """The Go-style text attached to an exception that escaped a goroutine."""
-    lines = [f"panic: {panicvalue(exc)}", "", f"goroutine {gp.goid} [running]:"]
+    """What Go prints for ``exc`` escaping goroutine ``gp``: ``panic: ...``, then
+    as ``GOTRACEBACK`` says, its stack and every other goroutine's."""
+    level, others, _ = gotraceback()
+    try:
+        lines = [f"panic: {panicvalue(exc)}"]
+    except PanicPrintError as e:  # a throw: fatal errors show every goroutine
+        lines, others = [f"fatal error: {printindented(str(e))}"], True
+    if level == 0:
+        return "\n".join(lines)
+    lines += ["", f"goroutine {gp.goid} [running]:"]
     frames = []
     tb = exc.__traceback__
     while tb is not None:
         frames.append((tb.tb_frame.f_code, tb.tb_lineno))
         tb = tb.tb_next
-    lines += _format(frames[::-1])  # innermost first, as Go prints a stack
+    lines += _format(frames[::-1], level >= 2)  # innermost first, as Go prints a stack
     lines += createdby(gp)
-    return "\n".join(lines)
-
+    note = "\n".join(lines)
+    if others:
+        rest = goroutinedump(system=level >= 2, skip=gp)
+        if rest:
+            note += "\n\n" + rest.rstrip("\n")
+    return note
