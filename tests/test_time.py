@@ -282,6 +282,25 @@ def test_after_func_stop(gmp):
     assert ran == []
 
 
+def test_after_func_timer_given_a_channel_is_still_a_func_timer(gmp):
+    """Go's sleep_test newTimerFunc sets t.C itself; Stop must not drain it:
+    whether a timer is a channel timer is fixed when it is made."""
+    async def main():
+        c = Chan(1)
+
+        async def fire():
+            await c.send("fired")
+
+        t = gosched.after_func(0, fire)
+        t.c = c
+        v = await c.recv()
+        await c.send(v)  # back into the buffer
+        stopped = t.stop()
+        return stopped, len(c), await c.recv()
+
+    assert gosched.run(main, gomaxprocs=gmp) == (False, 1, "fired")
+
+
 def test_after_func_reset(gmp):
     async def main():
         out = Chan(2)

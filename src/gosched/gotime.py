@@ -179,20 +179,26 @@ class Timer:
         discarded and counts as not fired: the result is True, and nothing is
         left to receive.
         """
-        c = self.c
-        if c is nilchan:
-            return self._t.stop()
-        return _stopchan(self._t, c)  # type: ignore[arg-type]
+        return _stoptimer(self._t)
 
     def reset(self, d: float) -> bool:
         """Re-arm the timer for ``d`` seconds from now; return whether it was active."""
         when = _when(d)
-        c = self.c
-        if c is nilchan:
-            return self._t.modify(when, 0.0, _currenttimers())
-        pending = _stopchan(self._t, c)  # type: ignore[arg-type]
-        self._t.modify(when, 0.0, _currenttimers())
+        t = self._t
+        if not t.ischan:
+            return t.modify(when, 0.0, _currenttimers())
+        pending = _stoptimer(t)
+        t.modify(when, 0.0, _currenttimers())
         return pending
+
+
+def _stoptimer(t: _RTimer) -> bool:
+    """Stop ``t``; a channel timer's unreceived time goes too. Its own channel's,
+    whatever ``c`` now holds: as Go's ``isChan``, that is fixed when it is made."""
+    c = t.arg() if t.ischan else None
+    if c is None:  # a func timer, or a channel nobody holds any more
+        return t.stop()
+    return _stopchan(t, c)
 
 
 def _when(d: float) -> float:
@@ -257,10 +263,10 @@ class Ticker:
 
     def stop(self) -> None:
         """Turn the ticker off; no more ticks are sent (a pending or in-flight one is discarded)."""
-        _stopchan(self._t, self.c)  # type: ignore[arg-type]
+        _stoptimer(self._t)
 
     def reset(self, d: float) -> None:
         """Stop the ticker and restart it with period ``d``."""
         d = _period(d, "Ticker.Reset")
-        _stopchan(self._t, self.c)  # type: ignore[arg-type]
+        _stoptimer(self._t)
         self._t.modify(nanotime() + d, d, _currenttimers())
