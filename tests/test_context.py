@@ -322,6 +322,21 @@ def test_foreign_parent_is_watched(procs):
     assert run(main, procs) == ("mine canceled", "mine canceled")
 
 
+def test_a_foreign_parent_is_named_by_its_str_else_its_type():
+    """Go's contextName: the parent's String() if it has one, else its type."""
+    class Plain(context.Context):
+        pass
+
+    class Named(context.Context):
+        def __str__(self):
+            return "custom"
+
+    async def main():
+        return [repr(context.with_cancel(p())[0]) for p in (Plain, Named)]
+
+    assert run(main, 1) == [f"{__name__}.Plain.WithCancel", "custom.WithCancel"]
+
+
 @pytest.mark.parametrize("procs", PROCS)
 def test_from_sync_goroutine_and_thread(procs):
     async def main():

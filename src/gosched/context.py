@@ -303,7 +303,9 @@ def _contextname(c: Context) -> str:
     while type(c) in (_CancelCtx, _TimerCtx, _ValueCtx):
         parts.append(c._suffix())  # type: ignore[attr-defined]
         c = c._parent  # type: ignore[attr-defined]
-    parts.append(repr(c))
+    # Any other context is named as Go's contextName names it: by its String()
+    # (here its own __str__) if it has one, else by its type.
+    parts.append(repr(c) if type(c) is _EmptyCtx else _stringify(c))
     return "".join(reversed(parts))
 
 
