@@ -1768,6 +1768,12 @@ def drive(mp: M, gp: G, coro: Any) -> Any:
                     if mp.blocked:
                         mp.idlelocked = True
                         sched.nmidlelocked += 1
+                        if (poller is not None and poller.waiters and sched.lastpoll != 0
+                                and sched.npidle == sched.gomaxprocs):
+                            # Every P idle and nobody in the poller, which this G
+                            # may have just joined: an M must sleep there (as
+                            # handoffp does for the last running P).
+                            startm(None, False, True)
                         checkdead()
             mp.park.acquire()  # notesleep, until readylocked or the runtime stops
             if mp.dead:
