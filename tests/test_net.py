@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 
 import pytest
@@ -299,8 +300,7 @@ def test_dial_errors() -> None:
             await net.listen("udp", "127.0.0.1:0")
         with pytest.raises(TimeoutError, match="i/o timeout"):  # a deadline already passed
             await net.dial("tcp", f"127.0.0.1:{port}", timeout=-1)
-        with pytest.raises(socket.gaierror, match=r"^\[Errno -?\d+\] dial tcp nosuch\.invalid:80: "
-                                                  r"lookup nosuch\.invalid: "):
+        with pytest.raises(socket.gaierror, match=r"^dial tcp: lookup nosuch\.invalid: "):
             await net.dial("tcp", "nosuch.invalid:80")
 
     gosched.run(main)
@@ -430,23 +430,33 @@ def test_partial_deadline_shares_the_time_left_among_addresses() -> None:
 
 
 def test_ports_are_checked_like_go() -> None:
-    async def main() -> None:
-        for address, message in [
-            ("127.0.0.1:70000", "address 70000: invalid port"),
-            ("127.0.0.1:-1", "address -1: invalid port"),
-            ("127.0.0.1: 80", "address 127.0.0.1: 80: invalid port"),
-            ("127.0.0.1:8_0", "address 127.0.0.1:8_0: invalid port"),
-            ("::1:80", "address ::1:80: too many colons in address"),
+    """Go 1.19's messages: anything but digits (with an optional sign) is a service
+    name to look up, so " 80" and "8_0" are unknown ports, not invalid ones."""
+
+    async def main() -> list:
+        for op, network, address, message in [
+            (net.dial, "tcp", "127.0.0.1:70000", "dial tcp: address 70000: invalid port"),
+            (net.dial, "tcp", "127.0.0.1:-1", "dial tcp: address -1: invalid port"),
+            (net.dial, "tcp", "127.0.0.1: 80", "dial tcp: address tcp/ 80: unknown port"),
+            (net.dial, "tcp", "127.0.0.1:8_0", "dial tcp: address tcp/8_0: unknown port"),
+            (net.dial, "tcp", "::1:80", "dial tcp: address ::1:80: too many colons in address"),
+            (net.dial, "tcp", "127.0.0.1", "dial tcp: address 127.0.0.1: missing port in address"),
+            (net.dial, "tcp4", "127.0.0.1:x", "dial tcp4: address tcp/x: unknown port"),
+            (net.dial, "foo", "127.0.0.1:0", "dial foo: unknown network foo"),
+            (net.listen, "tcp", "127.0.0.1:65536", "listen tcp: address 65536: invalid port"),
+            (net.listen, "tcp", "foo", "listen tcp: address foo: missing port in address"),
         ]:
             with pytest.raises(ValueError) as ei:
-                await net.dial("tcp", address)
+                await op(network, address)
             assert str(ei.value) == message
-        ln = await net.listen("tcp", "127.0.0.1:+0")
-        ln.close()
-        with pytest.raises(ValueError, match="address 65536: invalid port"):
-            await net.listen("tcp", "127.0.0.1:65536")
+        addrs = []
+        for address in ("127.0.0.1:+0", "127.0.0.1:"):  # an empty port is 0, as in Go
+            ln = await net.listen("tcp", address)
+            addrs.append(ln.addr.startswith("127.0.0.1:") and not ln.addr.endswith(":0"))
+            ln.close()
+        return addrs
 
-    gosched.run(main)
+    assert gosched.run(main) == [True, True]
 
 
 def test_operations_on_a_closed_connection_fail_even_with_nothing_to_do() -> None:
@@ -673,3 +683,259 @@ def test_a_reused_fd_number_replaces_a_stale_registration() -> None:
             b.close()
     finally:
         p.close()
+
+
+@pytest.mark.timeout(60)
+def test_service_names_are_looked_up_as_a_system_call(monkeypatch: pytest.MonkeyPatch,
+                                                      gmp: int) -> None:
+    """Go's LookupPort: "host:http" means port 80, the name in any ASCII case; an
+    unknown name is "address tcp/NAME: unknown port". getservbyname may block (it
+    reads /etc/services or asks NSS), so an async goroutine makes it as a system
+    call; numeric ports make none. Ours rejected every name as "invalid port"."""
+    from gosched.runtime.runtime2 import _Gsyscall, tls
+
+    real = socket.getservbyname
+    services = {"gosched-test": 0}  # its port: the listener's, below
+    calls = []
+
+    def getservbyname(name: str, proto: str = "tcp") -> int:
+        calls.append((name, proto, tls.m.curg.atomicstatus == _Gsyscall))
+        return services[name] if name in services else real(name, proto)
+
+    monkeypatch.setattr(socket, "getservbyname", getservbyname)
+
+    async def main() -> list:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        services["gosched-test"] = int(ln.addr.rsplit(":", 1)[1])
+        numeric = list(calls)
+        c = await net.dial("tcp", "127.0.0.1:GOSCHED-Test")
+        s = await ln.accept()
+        got = [numeric, c.remote_addr == ln.addr, s.remote_addr == c.local_addr]
+        for address in ("127.0.0.1:no-such-service", "127.0.0.1:gosched\x00test"):
+            with pytest.raises(ValueError) as ei:
+                await net.dial("tcp", address)
+            got.append(str(ei.value))
+        with pytest.raises(ValueError) as ei:
+            await net.listen("tcp", ":no-such-service")
+        got.append(str(ei.value))
+        try:  # a real name: 80, whether or not anything listens there
+            got.append((await net.dial("tcp", "127.0.0.1:http", timeout=5)).remote_addr)
+        except ConnectionRefusedError as e:
+            got.append(str(e))
+        for conn in (c, s, ln):
+            conn.close()
+        return got
+
+    got = gosched.run(main, gomaxprocs=gmp)
+    assert got[:6] == [
+        [], True, True,
+        "dial tcp: address tcp/no-such-service: unknown port",
+        "dial tcp: address tcp/gosched\x00test: unknown port",
+        "listen tcp: address tcp/no-such-service: unknown port",
+    ]
+    assert got[6] in ("127.0.0.1:80", "dial tcp 127.0.0.1:80: connect: connection refused")
+    assert calls[0] == ("gosched-test", "tcp", True)
+    assert all(in_syscall for _, _, in_syscall in calls)
+
+
+@pytest.mark.timeout(60)
+def test_listen_and_dial_in_block_on_from_a_sync_goroutine_and_a_thread(gmp: int) -> None:
+    """block_on runs any awaitable of gosched operations: listen and dial too, whose
+    name lookups cannot enter gosched.syscall there (it raised "syscall: must be
+    awaited from an async goroutine"). Those threads have no P to hand off: they
+    make the lookup directly."""
+    import threading
+
+    def connect() -> tuple:
+        ln = gosched.block_on(net.listen("tcp", "localhost:0"))
+        port = ln.addr.rsplit(":", 1)[1]
+        c = gosched.block_on(net.dial("tcp", f"localhost:{port}"))
+        s = gosched.block_on(ln.accept())
+        gosched.block_on(c.write(b"k"))
+        got = gosched.block_on(s.read(1)), s.remote_addr == c.local_addr
+        for conn in (c, s, ln):
+            conn.close()
+        return got
+
+    async def main() -> list:
+        done: Chan = Chan(2)
+        go(lambda: gosched.block_on(done.send(connect())))
+        t = threading.Thread(target=lambda: gosched.block_on(done.send(connect())))
+        t.start()
+        got = [await done.recv(), await done.recv()]
+        await gosched.syscall(t.join)
+        return got
+
+    assert gosched.run(main, gomaxprocs=gmp) == [(b"k", True)] * 2
+
+
+@pytest.mark.parametrize("waiter", ["sync main", "thread"])
+def test_a_block_on_read_with_every_p_idle_is_polled_for(gmp: int, waiter: str) -> None:
+    """A G locked to its thread that parks in the poller while every P is idle: no M
+    was polling, so its data went unnoticed and run ended in a false Deadlock. As in
+    Go, some M must sleep in the poller while anyone waits there."""
+    import threading
+
+    raw = socket.socket()
+    connected = threading.Event()
+
+    def peer() -> None:  # from before the run, a daemon: not a waker checkdead counts
+        connected.wait()
+        time.sleep(0.05)
+        raw.send(b"x")
+
+    threading.Thread(target=peer, daemon=True).start()
+
+    def reader(ln: net.Listener) -> bytes:
+        raw.connect(("127.0.0.1", int(ln.addr.rsplit(":", 1)[1])))
+        conn = gosched.block_on(ln.accept())
+        connected.set()
+        try:
+            return gosched.block_on(conn.read(1))
+        finally:
+            conn.close()
+
+    def syncmain() -> bytes:
+        return reader(gosched.block_on(net.listen("tcp", "127.0.0.1:0")))
+
+    async def asyncmain() -> bytes:
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        done: Chan = Chan()
+        t = threading.Thread(target=lambda: gosched.block_on(done.send(reader(ln))))
+        t.start()
+        got = await done.recv()
+        await gosched.syscall(t.join)
+        return got
+
+    try:
+        main = syncmain if waiter == "sync main" else asyncmain
+        assert gosched.run(main, gomaxprocs=gmp) == b"x"
+    finally:
+        raw.close()
+
+
+def test_ip_literals_and_numeric_ports_need_no_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Go parses IP literals itself; only names are looked up. Ours sent every host
+    through getaddrinfo in a system call, 127.0.0.1 included."""
+
+    def lookup(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"looked up {args}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket, "getservbyname", lookup)
+
+    async def main() -> list:
+        addrs = []
+        for network, address in [("tcp", "127.0.0.1:0"), ("tcp4", ":0")]:
+            ln = await net.listen(network, address)
+            c = await net.dial(network, ln.addr)
+            s = await ln.accept()
+            addrs.append(s.remote_addr == c.local_addr)
+            for conn in (c, s, ln):
+                conn.close()
+        if dualstack():
+            ln = await net.listen("tcp6", "[::1]:0")
+            c = await net.dial("tcp", "[0:0::1]:" + ln.addr.rsplit(":", 1)[1])
+            addrs.append(c.remote_addr == ln.addr)
+            c.close()
+            ln.close()
+        return addrs
+
+    assert all(gosched.run(main))
+
+
+@pytest.mark.timeout(60)
+def test_errors_read_as_go_errors() -> None:
+    """str(e) is Go 1.19's text, OP NET ADDR: SYSCALL: reason (its OpError), with no
+    "[Errno N]" in front; the type is still the one Python picks for the errno, and
+    e.errno is set. Ours gave "[Errno 111] dial tcp ...", "[Errno 98] Address already
+    in use" and "[Errno 32] Broken pipe"."""
+    import errno
+    import resource
+    import struct
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    refused = probe.getsockname()[1]
+    probe.close()  # nothing listens on this port now
+
+    async def main() -> list:
+        got = []
+
+        async def fails(op, *args):  # type: ignore[no-untyped-def]
+            try:
+                await op(*args)
+            except OSError as e:
+                got.append((type(e), e.errno, str(e)))
+            else:
+                got.append("no error")
+
+        ln = await net.listen("tcp", "127.0.0.1:0")
+        await fails(net.dial, "tcp", f"127.0.0.1:{refused}")
+        await fails(net.dial, "tcp", f"[::ffff:127.0.0.1]:{refused}")
+        await fails(net.listen, "tcp", ln.addr)
+
+        c = await net.dial("tcp", ln.addr)
+        s = await ln.accept()
+        s._fd.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # an RST: the read sees it, then the write finds the pipe broken
+        await fails(c.read, 1)
+        await fails(c.write, b"x")
+        c.close()
+
+        pending = await net.dial("tcp", ln.addr)
+        probe = os.open(os.devnull, os.O_RDONLY)
+        os.close(probe)  # the lowest free descriptor: a limit there makes accept fail
+        limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (probe, limits[1]))
+        try:
+            await fails(ln.accept)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+        accepted = await ln.accept()  # still queued
+        got.append(accepted.remote_addr == pending.local_addr)
+        for conn in (pending, accepted, ln):
+            conn.close()
+        return [ln.addr, c.local_addr, got]
+
+    addr, local, got = gosched.run(main)
+    accept = "accept" if sys.platform == "darwin" else "accept4"
+    assert got == [
+        (ConnectionRefusedError, errno.ECONNREFUSED,
+         f"dial tcp 127.0.0.1:{refused}: connect: connection refused"),
+        (ConnectionRefusedError, errno.ECONNREFUSED,
+         f"dial tcp 127.0.0.1:{refused}: connect: connection refused"),
+        (OSError, errno.EADDRINUSE, f"listen tcp {addr}: bind: address already in use"),
+        (ConnectionResetError, errno.ECONNRESET,
+         f"read tcp {local}->{addr}: read: connection reset by peer"),
+        (BrokenPipeError, errno.EPIPE, f"write tcp {local}->{addr}: write: broken pipe"),
+        (OSError, errno.EMFILE, f"accept tcp {addr}: {accept}: too many open files"),
+        True,
+    ]
+
+
+def test_lookup_failures_read_as_go_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that does not exist is Go's "no such host"; other failures keep the
+    system's text. Go names its DNS server too ("lookup x on 10.0.0.53:53"), which
+    getaddrinfo does not tell. Still a socket.gaierror, errno kept."""
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> None:
+        if host == "nosuch.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    async def main() -> list:
+        got = []
+        for op, address in [(net.dial, "nosuch.invalid:80"), (net.listen, "flaky.example:0")]:
+            with pytest.raises(socket.gaierror) as ei:
+                await op("tcp", address)
+            got.append((type(ei.value), ei.value.errno, str(ei.value)))
+        return got
+
+    assert gosched.run(main) == [
+        (socket.gaierror, socket.EAI_NONAME, "dial tcp: lookup nosuch.invalid: no such host"),
+        (socket.gaierror, socket.EAI_AGAIN,
+         "listen tcp: lookup flaky.example: temporary failure in name resolution"),
+    ]
