@@ -1114,7 +1114,7 @@ def gosched_m(mp: M, gp: G, req: tuple) -> None:
 def goexit0(mp: M, gp: G, req: tuple) -> None:
     """The goroutine returned: destroy it, recycle the G, schedule."""
     if gp is sched.main_g:
-        if sched.maingoexit:  # caught, but a Goexit all the same: see gopanic_m
+        if sched.maingoexit:  # its Goexit was caught, but it is one all the same (Schedt)
             sched.main_g = None
         else:
             exitRuntime(("return", req[1], None))
