@@ -36,7 +36,7 @@ def program(tmp_path: Path, body: str, name: str = "prog.py") -> Path:
 def test_run_sieve_example() -> None:
     r = gosched("run", str(ROOT / "examples" / "sieve.py"), "100")
     assert r.returncode == 0, r.stderr
-    assert "the first 100 primes, computed by 101 goroutines:" in r.stdout
+    assert "the first 100 primes, computed by main and 101 goroutines:" in r.stdout
     assert r.stdout.split()[-1] == "541"
 
 
@@ -388,3 +388,24 @@ def test_go_of_nil_is_a_fatal_error_no_handler_catches(tmp_path: Path) -> None:
     r = gosched("run", str(path))
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith("fatal error: go of nil func value\n\ngoroutine 1 ")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", ["1", "2"])
+def test_main_returning_ends_the_program_while_a_goroutine_spins_on_the_first_thread(
+        tmp_path: Path, procs: str) -> None:
+    """run returns on the thread that called it (M0); a goroutine that never yields
+    there kept the program from ever ending after main returned elsewhere. Go's
+    exit waits for no goroutine."""
+    path = program(tmp_path, """
+        import gosched
+        async def spin():
+            while True:
+                pass
+        async def main():
+            gosched.go(spin)  # runs on M0 once main sleeps
+            await gosched.sleep(0.05)  # main wakes on another M (sysmon took the P)
+            print("main returned", flush=True)
+    """)
+    r = gosched("run", "--gomaxprocs", procs, str(path))
+    assert (r.returncode, r.stdout) == (0, "main returned\n"), r.stderr

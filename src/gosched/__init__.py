@@ -1,7 +1,7 @@
 """gosched: Go's goroutine runtime for Python.
 
 Goroutines, channels, ``select``, ``sync``, timers and ``context``, scheduled
-by a port of Go's G/M/P scheduler. See API.md for the contract.
+by a port of Go's G/M/P scheduler. See docs/api.md for the API.
 """
 
 from __future__ import annotations

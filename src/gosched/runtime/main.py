@@ -35,6 +35,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Generator
 from typing import Any
@@ -229,6 +230,30 @@ def shutdown(m0: Any) -> None:
         if gp.atomicstatus in (_Grunnable, _Gwaiting) and gp.lockedm is None:
             closeg(gp)
     closepoller()
+
+
+def exitwatch() -> None:
+    """Under the gosched command, main returned on an M other than M0: end the
+    process if M0 does not come back from user code within ``SHUTDOWN_GRACE``.
+
+    ``run`` returns on M0, and M0 may be inside a goroutine that never yields
+    (Python cannot stop it): the program would never end. Go's exit after
+    main returns waits for no goroutine; this waits a grace, then exits 0
+    without the rest of shutdown.
+    """
+    m0, epoch = sched.m0, sched.epoch
+
+    def watch() -> None:
+        deadline = nanotime() + SHUTDOWN_GRACE
+        while nanotime() < deadline:
+            if sched.epoch != epoch or m0.curg is None:  # M0 is on its way out of run
+                return
+            time.sleep(0.01)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="gosched-exitwatch", daemon=True).start()
 
 
 def _stepping(mp: Any) -> bool:

@@ -1118,6 +1118,10 @@ def goexit0(mp: M, gp: G, req: tuple) -> None:
             sched.main_g = None
         else:
             exitRuntime(("return", req[1], None))
+            if crashexit and mp is not sched.m0:
+                from .main import exitwatch
+
+                exitwatch()
         gdestroy(mp, gp)
         return None
     gdestroy(mp, gp)
@@ -1925,6 +1929,7 @@ def gcount() -> int:
 # a panic or a fatal error. Goroutines are then not closed: their finally
 # blocks never run, as no defer runs after Go's exit(2). ``abandoned`` keeps
 # their coroutines from a collection that would close them before the exit.
+# (When main returns, see main.exitwatch.)
 crashexit = False
 abandoned: list[Any] = []
 

@@ -325,8 +325,6 @@ class Schedt:
         # Goexit cannot be stopped (a panic recovered during it resumes it), so
         # main returning after one still ends in goexit, not in the exit.
         self.maingoexit = False
-        self.exitnote = threading.Lock()  # released when the runtime finished stopping
-        self.exitnote.acquire()
         self.extram: list[Any] = []  # foreign-thread Ms (weak liveness), guarded by lock
         self.starttime = 0.0
         self.tracestart = 0.0  # time of the first schedtrace line
