@@ -37,6 +37,6 @@ async def main() -> None:
         ch1: Chan[int] = Chan()
         go(filter_, ch, ch1, prime)
         ch = ch1
-    print(f"the first {n} primes, computed by {n + 1} goroutines:")
+    print(f"the first {n} primes, computed by main and {n + 1} goroutines:")
     for i in range(0, n, 20):
         print(" ".join(f"{p:5d}" for p in primes[i : i + 20]))
