@@ -1953,6 +1953,24 @@ def test_a_panic_that_cannot_be_printed_or_noted_is_still_reraised_unchanged():
     assert ei.value is odd and odd.__notes__ == ("a tuple",)
 
 
+def test_a_handler_of_the_foreign_await_error_runs_as_its_goroutine(gmp):
+    """The TypeError is thrown in from g0; its handler saw goid() 0 and no stack."""
+    import asyncio
+
+    seen = []
+
+    async def main():
+        try:
+            await asyncio.sleep(0)
+        except TypeError:
+            seen.append((gosched.goid(), "goroutine 1 [running]:" in gosched.stack(False)))
+            raise
+
+    with pytest.raises(TypeError):
+        gosched.run(main, gomaxprocs=gmp)
+    assert seen == [(1, True)]
+
+
 def test_awaiting_another_event_loops_awaitable_raises_at_the_await(gmp):
     """asyncio.sleep(0) yields None to whoever drives the coroutine; the scheduler used
     to fail on it with its own TypeError ('NoneType' object is not subscriptable)."""

@@ -1143,12 +1143,17 @@ def foreignawait_m(mp: M, gp: G, req: Any) -> None:
     awaiting on is not supported: the goroutine then panics with it all the same."""
     err = foreignawait(req)
     coro = gp.coro
+    mp.curg = gp  # its handlers run as the goroutine: goid, stack and go see it
+    gp.atomicstatus = _Grunning
     try:
         coro.throw(err)
     except StopIteration as e:
+        mp.curg = None
         return goexit0(mp, gp, (goexit0, e.value))
     except BaseException as e:
+        mp.curg = None
         return gopanic_m(mp, gp, (gopanic_m, e))
+    mp.curg = None
     coro.close()
     return gopanic_m(mp, gp, (gopanic_m, err))
 
