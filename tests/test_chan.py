@@ -724,3 +724,31 @@ def test_go_accepts_channel_operations_and_callables_returning_awaitables(gmp):
         return sorted([await ch.recv(), await ch.recv()])
 
     assert gosched.run(main, gomaxprocs=gmp) == [7, 42]
+
+
+def test_for_in_a_channel_ranges_over_it_from_sync_code(gmp):
+    """``for v := range ch`` for a sync goroutine or a thread; async code is told to await."""
+    import threading
+
+    async def main():
+        ch, out, done = Chan(2), [], Chan()
+
+        def consume(label):
+            out.extend((label, v) for v in ch)
+            gosched.block_on(done.send(None))
+
+        go(consume, "sync")
+        t = threading.Thread(target=consume, args=("thread",))
+        t.start()
+        for i in range(20):
+            await ch.send(i)
+        ch.close()
+        await done.recv()
+        await done.recv()
+        await gosched.syscall(t.join)
+        with pytest.raises(RuntimeError, match="use await"):
+            for _ in Chan(1):
+                pass
+        return sorted(v for _, v in out)
+
+    assert gosched.run(main, gomaxprocs=gmp) == list(range(20))

@@ -221,6 +221,21 @@ def test_a_main_guard_does_not_run_the_program_twice(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_an_unguarded_run_at_the_top_level_is_refused_not_run_twice(tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import gosched
+        async def main():
+            print("main ran")
+        gosched.run(main)
+    """)
+    r = gosched("run", str(path))
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr.rstrip().endswith(
+        f"RuntimeError: gosched.run: called while `gosched run` loads {path}, which then runs "
+        'its main itself: guard the call with if __name__ == "__main__":')
+
+
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("args", [("run", "--gomaxprocs", "0"), ("run", "--gomaxprocs", "-1"),
                                   ("run", "--schedtrace", "0"), ("run", "--schedtrace", "-5"),
                                   ("lifecycle", "--gomaxprocs", "0")])

@@ -2020,3 +2020,14 @@ def test_awaiting_another_event_loops_awaitable_raises_at_the_await(gmp):
         return await done.recv()
 
     assert gosched.run(caught, gomaxprocs=gmp).startswith("gosched: await of something")
+
+
+def test_errors_are_named_as_users_name_them():
+    """Tracebacks said gosched.runtime.proc.Deadlock."""
+    assert not issubclass(gosched.Deadlock, gosched.FatalError)  # two kinds, as before
+    for cls, name in [(gosched.Deadlock, "gosched.Deadlock"),
+                      (gosched.FatalError, "gosched.FatalError"),
+                      (gosched.Goexit, "gosched.Goexit"),
+                      (gosched.ClosedChannelError, "gosched.ClosedChannelError"),
+                      (gosched.net.ErrClosed, "gosched.net.ErrClosed")]:
+        assert f"{cls.__module__}.{cls.__qualname__}" == name

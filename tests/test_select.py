@@ -474,6 +474,20 @@ def test_wrong_case_shapes_are_type_errors(gmp, make_cases):
     assert gosched.run(main, gomaxprocs=gmp) == 1
 
 
+def test_the_usual_slips_in_a_case_get_a_hint():
+    async def main():
+        ch = Chan(1)
+        out = []
+        for case in (ch, ch.recv(), Chan().recv_ok()):
+            with pytest.raises(TypeError) as ei:
+                await select(case, default)
+            out.append(str(ei.value).partition("> (")[2])
+        return out
+
+    assert gosched.run(main) == ["a receive case is ch.recv, a send case (ch.send, v))",
+                                 "pass ch.recv, not ch.recv(): select makes the call)",
+                                 "pass ch.recv, not ch.recv(): select makes the call)"]
+
 
 class _EqualsAnything:
     def __eq__(self, other: object) -> bool:

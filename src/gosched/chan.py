@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import types
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Generator
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator
 from itertools import count
 from typing import Any, Generic, TypeVar
 
 from .runtime.lock_token import lock2, tokenacquire, tokenlock, tokenrelease
-from .runtime.proc import goready, park_m, readyglist
+from .runtime.proc import block_on, goready, park_m, readyglist
 from .runtime.runtime2 import (
     SG_C,
     SG_ELEM,
@@ -66,6 +66,8 @@ MAXCAP = (1 << 48) // 8
 
 class ClosedChannelError(RuntimeError):
     """A send on, or a close of, a closed channel (or a close of the nil channel)."""
+
+    __module__ = "gosched"
 
 
 class Chan(Generic[T]):
@@ -263,6 +265,15 @@ class Chan(Generic[T]):
     # ``async for``: recv's own body with ``_wantok=2``, called directly (a
     # method returning ``self.recv(2)`` costs one more frame per value).
     __anext__ = types.FunctionType(recv.__code__, recv.__globals__, "__anext__", (2,))
+
+    def __iter__(self) -> Iterator[T]:
+        """``for v in ch``: ``for v := range ch`` in a sync goroutine or a thread, each
+        receive blocking the thread through ``block_on`` (async code uses ``async for``)."""
+        while True:
+            v, ok = block_on(self.recv_ok())
+            if not ok:
+                return
+            yield v
 
     # -- internal ------------------------------------------------------------
 

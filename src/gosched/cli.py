@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from . import run as gorun
+from .runtime import main as rtmain
 from .runtime import proc
 from .runtime.proc import Deadlock, FatalError, Goexit
 from .runtime.traceback import PANIC_NOTES, PanicPrintError, gotraceback, panicvalue, printindented
@@ -152,12 +153,17 @@ def loadmain(filename: str) -> ModuleType:
     start its program while loading. Not FILE's stem either: a FILE named
     time.py, registered as ``time``, took ``time.sleep`` from the runtime.
     FILE stays registered for the whole run, so its classes pickle and its
-    string annotations resolve.
+    string annotations resolve. An unguarded ``gosched.run`` call on its top
+    level raises, rather than run main a first time while loading.
     """
     module = ModuleType("main")
     module.__file__ = filename
     sys.modules["main"] = module
-    exec(compile(Path(filename).read_bytes(), filename, "exec"), vars(module))
+    rtmain.loading = filename
+    try:
+        exec(compile(Path(filename).read_bytes(), filename, "exec"), vars(module))
+    finally:
+        rtmain.loading = None
     return module
 
 

@@ -135,7 +135,7 @@ def _decode(cases: tuple) -> tuple[Any, list, int, Any]:
                 msg = f"select: case {i} must be (ch.send, value), got {case!r}"
                 raise TypeError(msg) from None
             else:
-                msg = f"select: case {i} is not a channel operation: {case!r}"
+                msg = f"select: case {i} is not a channel operation: {case!r}{_hint(case)}"
                 raise TypeError(msg) from None
         if c is not nilchan:  # cases on the nil channel are never ready
             case = (i, kind, c, v)
@@ -360,3 +360,13 @@ def _selabandon(sgs: list) -> None:
             if c._ndead > 16:
                 c._compact()
         tokenrelease(c._lock)
+
+
+def _hint(case: Any) -> str:
+    """What a wrong case most likely meant (the slip, not the rule, is in the message)."""
+    if isinstance(case, Chan):
+        return " (a receive case is ch.recv, a send case (ch.send, v))"
+    if isinstance(case, types.GeneratorType | types.CoroutineType):
+        case.close()  # never to be awaited: no "never awaited" warning either
+        return " (pass ch.recv, not ch.recv(): select makes the call)"
+    return ""

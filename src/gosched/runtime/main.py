@@ -71,6 +71,9 @@ from .runtime2 import (
 from .timers import nanotime
 
 _runlock = threading.Lock()
+# The file `gosched run` is loading (its top level runs), else None: a run
+# started there would run main twice.
+loading: str | None = None
 # How long shutdown waits for goroutines on other Ms to reach their next await
 # (see _stepping): far beyond a healthy step (sysmon reports any over 10 ms).
 SHUTDOWN_GRACE = 1.0
@@ -84,6 +87,10 @@ def run(main: Callable[..., Any], *args: Any, gomaxprocs: int | None = None,
     cur = tls.m
     if cur is not None and not cur.dead:
         raise RuntimeError("gosched.run: a runtime is already running on this thread")
+    if loading is not None:
+        raise RuntimeError(f"gosched.run: called while `gosched run` loads {loading}, which then "
+                           "runs its main itself: guard the call with "
+                           "if __name__ == \"__main__\":")
     procs = default_gomaxprocs() if gomaxprocs is None else gomaxprocs
     if not isinstance(procs, int) or isinstance(procs, bool) or not 1 <= procs <= MAX_GOMAXPROCS:
         raise ValueError(f"gosched.run: gomaxprocs must be an int from 1 to {MAX_GOMAXPROCS}, "
@@ -377,11 +384,4 @@ def _sigrestore(prev: Any) -> None:
         signal.signal(signal.SIGINT, prev)
 
 
-def panictext(exc: BaseException) -> str:
-    """What the CLI prints for an exception that stopped the runtime, Go-style."""
-    if isinstance(exc, Deadlock | FatalError):
-        return f"fatal error: {exc}\n" + (f"\n{exc.dump}" if exc.dump else "")
-    return ""
-
-
-__all__ = ["Deadlock", "FatalError", "panictext", "run"]
+__all__ = ["Deadlock", "FatalError", "run"]

@@ -51,6 +51,8 @@ MAXPOLLDELAY = 1e6
 class ErrClosed(OSError):
     """Go's ``net.ErrClosed``: the operation was on a closed connection."""
 
+    __module__ = "gosched.net"
+
     def __init__(self) -> None:
         super().__init__("use of closed network connection")
 

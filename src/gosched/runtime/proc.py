@@ -139,11 +139,14 @@ poller: Any = None  # the runtime's netpoll.Poller: made by schedinit, closed wh
 class Goexit(BaseException):
     """Raised by ``gosched.goexit()``: ends the goroutine after its ``finally`` blocks."""
 
+    __module__ = "gosched"
 
-class Deadlock(RuntimeError):
-    """The runtime found that no goroutine can ever run again.
 
-    ``dump`` holds the goroutine dump, in Go's format.
+class _Fatal(RuntimeError):
+    """What ends a program with ``fatal error: ...`` in Go.
+
+    ``dump`` holds the goroutine dump, in Go's format. (Not a note: a note
+    is part of what ``pytest.raises(match=...)`` matches.)
     """
 
     def __init__(self, message: str, dump: str = "") -> None:
@@ -151,12 +154,16 @@ class Deadlock(RuntimeError):
         self.dump = dump
 
 
-class FatalError(RuntimeError):
+class Deadlock(_Fatal):
+    """The runtime found that no goroutine can ever run again."""
+
+    __module__ = "gosched"  # as users name it, in tracebacks too
+
+
+class FatalError(_Fatal):
     """An unrecoverable runtime error (Go's ``fatal``/``throw``)."""
 
-    def __init__(self, message: str, dump: str = "") -> None:
-        super().__init__(message)
-        self.dump = dump
+    __module__ = "gosched"
 
 
 _newobject = object.__new__
