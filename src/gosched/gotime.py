@@ -59,10 +59,18 @@ def resetForSleep(gp: Any, when: float) -> bool:
     """
     if gp is None:
         return True
+    mp = tls.m  # this runs on g0
+    if mp.dead:
+        # The runtime stopped as gp parked (after g0's last look at mp.dead):
+        # shutdown closes gp where it is; no timer is armed.
+        return True
     t = gp.timer
     if t is None:
         t = gp.timer = _RTimer(goroutineReady, gp)
-    t.modify(when, 0.0, _currenttimers())
+    # Not _currenttimers, which raises once the runtime stops, as it may now:
+    # on g0 that would kill the M. Any P's heap will do (the P may be retaken).
+    pp = mp.p
+    t.modify(when, 0.0, (pp if pp is not None else sched.allp[0]).timers)
     return True
 
 
