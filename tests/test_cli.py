@@ -424,3 +424,51 @@ def test_main_returning_ends_the_program_while_a_goroutine_spins_on_the_first_th
     """)
     r = gosched("run", "--gomaxprocs", procs, str(path))
     assert (r.returncode, r.stdout) == (0, "main returned\n"), r.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how", ["panic", "exit", "fatal"])
+def test_a_panic_or_exit_ends_the_program_while_a_goroutine_spins_on_the_first_thread(
+        tmp_path: Path, how: str) -> None:
+    """Go's fatalpanic exits where the panic is: the process must not wait for run
+    to return on M0, which a goroutine that never yields may never leave."""
+    path = program(tmp_path, """
+        import sys
+        import gosched
+        async def spin():
+            while True:
+                pass
+        async def main():
+            gosched.go(spin)
+            await gosched.sleep(0.05)
+            how = sys.argv[1]
+            if how == "panic":
+                raise ValueError("boom")
+            if how == "exit":
+                sys.exit(3)
+            gosched.go(None)
+    """)
+    r = gosched("run", "--gomaxprocs", "1", str(path), how)
+    assert r.returncode == {"panic": 2, "exit": 3, "fatal": 2}[how]
+    first = {"panic": "panic: ValueError: boom", "exit": "", "fatal": "fatal error: go of nil"}
+    assert first[how] in r.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_sync_goroutine_parked_in_block_on_runs_no_finally_after_a_panic(
+        tmp_path: Path) -> None:
+    path = program(tmp_path, """
+        import gosched
+        def parked(ch):
+            try:
+                gosched.block_on(ch.recv())
+            finally:
+                print("sync finally ran", flush=True)
+        async def main():
+            gosched.go(parked, gosched.Chan())
+            await gosched.sleep(0.05)
+            raise ValueError("boom")
+    """)
+    r = gosched("run", str(path))
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("panic: ValueError: boom\n")

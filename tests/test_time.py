@@ -790,3 +790,23 @@ def test_sync_goroutines_sleep_through_gomaxprocs_shrinks():
     rng = random.Random(29)
     for _ in range(8):
         assert gosched.run(main, gomaxprocs=2) == "done"
+
+
+@pytest.mark.timeout(60)
+def test_goroutines_that_keep_sleeping_a_microsecond_do_not_starve_the_rest(gmp):
+    """In Python a 1 µs sleep is always due again at the next look at the timers:
+    each sleeper took runnext back in turn, and a slice sysmon ended was handed on
+    to the next, so main's 20 short sleeps took 100 s. A slice that is over now
+    goes to the head of the queue."""
+    async def sleeper():
+        while True:
+            await gosched.sleep(1e-6)
+
+    async def main():
+        for _ in range(8):
+            go(sleeper)
+        for _ in range(20):
+            await gosched.sleep(0.005)
+        return "done"
+
+    assert gosched.run(main, gomaxprocs=gmp) == "done"

@@ -104,38 +104,51 @@ def runmain(path: Path, ns: argparse.Namespace) -> int:
         print(f"gosched run: {path} has no main function", file=sys.stderr)
         return 1
     signal.signal(signal.SIGQUIT, _sigquit) if hasattr(signal, "SIGQUIT") else None
-    proc.crashexit = True  # a panic leaves the other goroutines as they stand
+    proc.exitprocess = exitprocess
     try:
         gorun(fn, gomaxprocs=ns.gomaxprocs, lifecycle=ns.lifecycle, trace=ns.trace)
-    except (Deadlock, FatalError) as e:
-        # After main's Goexit there may be no dump; GOTRACEBACK=none prints none.
-        dump = f"\n{e.dump}" if e.dump and gotraceback()[0] > 0 else ""
-        crash(f"fatal error: {e}\n{dump}", 2)
-    except SystemExit as e:  # Python's exit: the status, or the message on stderr and status 1
-        if e.code is None or isinstance(e.code, int):
-            crash("", e.code or 0)
-        crash(f"{e.code}\n", 1)
-    except KeyboardInterrupt:
-        crash("signal: interrupt\n", 2)
     except BaseException as e:
-        notes = [n for n in getattr(e, "__notes__", ()) if n.startswith(PANIC_NOTES)]
-        if notes:
-            crash(printpanics(e, notes[0]), 2)
         if isinstance(e, OSError) and ns.trace and e.filename == ns.trace:
             print(f"gosched run: --trace {ns.trace}: {e.strerror}", file=sys.stderr)
             return 1
-        traceback.print_exception(e)  # not a goroutine's panic (the run could not start)
-        return 2
+        crash(*ending(e))
     finally:
-        proc.crashexit = False
+        proc.exitprocess = None
     return 0
+
+
+def exitprocess(reason: tuple) -> NoReturn:
+    """``proc.exitprocess``: end the process for the runtime's exit ``reason``
+    (``("return", value, _)`` or ``(kind, exception, _)``) without waiting for
+    ``run`` to return (see ``runtime.main.exitwatch``)."""
+    rtmain.stoptracing()
+    crash(*(("", 0) if reason[0] == "return" else ending(reason[1])))
+
+
+def ending(e: BaseException) -> tuple[str, int]:
+    """What Go prints on stderr when the run ends with ``e``, and the exit status."""
+    if isinstance(e, Deadlock | FatalError):
+        # After main's Goexit there may be no dump; GOTRACEBACK=none prints none.
+        dump = f"\n{e.dump}" if e.dump and gotraceback()[0] > 0 else ""
+        return f"fatal error: {e}\n{dump}", 2
+    if isinstance(e, SystemExit):  # Python's exit: the status, or the message and status 1
+        if e.code is None or isinstance(e.code, int):
+            return "", e.code or 0
+        return f"{e.code}\n", 1
+    if isinstance(e, KeyboardInterrupt):
+        return "signal: interrupt\n", 2
+    notes = [n for n in getattr(e, "__notes__", ()) if n.startswith(PANIC_NOTES)]
+    if notes:
+        return printpanics(e, notes[0]), 2
+    # Not a goroutine's panic (the run could not start): Python's report.
+    return "".join(traceback.format_exception(e)), 2
 
 
 def crash(text: str, status: int) -> NoReturn:
     """End the process after a panic, a fatal error or an exit, as Go's ``exit``:
-    at once, with no other goroutine's ``finally`` run (``proc.crashexit`` left
-    them unclosed) and no ``atexit`` hook. ``GOTRACEBACK=crash`` aborts instead,
-    as Go raises SIGABRT."""
+    at once, with no other goroutine's ``finally`` run (``proc.exitprocess``
+    left them unclosed) and no ``atexit`` hook. ``GOTRACEBACK=crash`` aborts
+    instead, as Go raises SIGABRT."""
     sys.stdout.flush()
     sys.stderr.write(text)
     sys.stderr.flush()

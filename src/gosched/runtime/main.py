@@ -201,8 +201,6 @@ def runfinq() -> Generator[Any, Any, None]:
 def shutdown(m0: Any) -> None:
     """Stop every M we can, close every goroutine that is not running. See the module doc."""
     exitRuntime(("return", None, None))
-    # A crash leaves goroutines where they stand (closeg): none is waited for.
-    crashing = proc.crashexit and sched.exitreason[0] != "return"
     with sched.lock:  # from here no M can be added (newm checks sched.exiting)
         ms = [mp for mp in sched.allm if mp is not m0]
         for mp in sched.allm:
@@ -213,7 +211,7 @@ def shutdown(m0: Any) -> None:
             mp.lease.pop()  # it runs user code: it will find out when it returns
         except IndexError:
             pass
-    grace = -1.0 if crashing else nanotime() + SHUTDOWN_GRACE
+    grace = nanotime() + SHUTDOWN_GRACE
     while True:
         stepping = nanotime() < grace
         waiting = [mp for mp in ms if _ong0(mp) or (stepping and _stepping(mp))]
@@ -228,7 +226,7 @@ def shutdown(m0: Any) -> None:
     # finish before run returns. A sync goroutine that was running user code
     # cannot be waited for: it may never return, as Go would not wait either.
     with sched.lock:
-        unwinding = [] if crashing else list(sched.unwinding)
+        unwinding = list(sched.unwinding)
     for t in unwinding:
         if t is not threading.current_thread():
             t.join()
@@ -240,13 +238,14 @@ def shutdown(m0: Any) -> None:
 
 
 def exitwatch() -> None:
-    """Under the gosched command, main returned on an M other than M0: end the
-    process if M0 does not come back from user code within ``SHUTDOWN_GRACE``.
+    """Under the gosched command, the runtime began to stop on an M other than
+    M0 (main returned there): end the process if M0 does not come back from
+    user code within ``SHUTDOWN_GRACE``.
 
     ``run`` returns on M0, and M0 may be inside a goroutine that never yields
     (Python cannot stop it): the program would never end. Go's exit after
-    main returns waits for no goroutine; this waits a grace, then exits 0
-    without the rest of shutdown.
+    main returns waits for no goroutine; this waits a grace, then ends the
+    process without the rest of shutdown (``proc.exitprocess``).
     """
     m0, epoch = sched.m0, sched.epoch
 
@@ -256,9 +255,9 @@ def exitwatch() -> None:
             if sched.epoch != epoch or m0.curg is None:  # M0 is on its way out of run
                 return
             time.sleep(0.01)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        end = proc.exitprocess
+        if end is not None:
+            end(sched.exitreason)
 
     threading.Thread(target=watch, name="gosched-exitwatch", daemon=True).start()
 
@@ -334,6 +333,14 @@ def _stoptracers(sinks: list[_trace.Sink]) -> None:
                 s.write()
             except Exception as e:
                 print(f"gosched: writing the execution trace failed: {e}", file=sys.stderr)
+
+
+def stoptracing() -> None:
+    """Turn tracing off and write the trace file now: the gosched command is
+    ending the process before ``run`` returns (``proc.exitprocess``)."""
+    s = _trace.sink
+    if s is not None:
+        _stoptracers(s.sinks if isinstance(s, _Tee) else [s])
 
 
 def _gcenter() -> tuple:

@@ -680,6 +680,7 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
     """
     while True:  # top
         pp = mp.p
+        sliceover = False
         if pp is None or pp.preempt:
             if mp.dead:
                 return None, False
@@ -695,14 +696,10 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
                 if not gcstopm(mp):
                     return None, False
                 continue
-            # sysmon says the time slice is over: the G in runnext would
-            # inherit it, so the head of the queue (or the global queue) goes first.
+            # sysmon says the time slice is over: the global queue goes first,
+            # then (below) the head of the local one.
             pp.preempt = False
-            if pp.runnext:
-                try:
-                    runqput(pp, pp.runnext.pop(), False)
-                except IndexError:
-                    pass
+            sliceover = True
             if sched.runq:
                 with sched.lock:
                     gp = globrunqget()
@@ -711,6 +708,15 @@ def findRunnable(mp: M) -> tuple[G | None, bool]:
         now = pollUntil = 0.0
         if pp.timers.heap:
             now, pollUntil, _ = pp.timers.check()
+        if sliceover and pp.runnext:
+            # The G in runnext would inherit the slice that is over: it goes to
+            # the tail, even one a timer has just readied there. (Goroutines that
+            # keep sleeping a microsecond are always due again in Python, and
+            # would take runnext in turn for ever, starving the queue.)
+            try:
+                runqput(pp, pp.runnext.pop(), False)
+            except IndexError:
+                pass
 
         # Fairness: a G on the global queue must not wait forever behind a
         # pair of goroutines that keep respawning each other locally.
@@ -1125,10 +1131,6 @@ def goexit0(mp: M, gp: G, req: tuple) -> None:
             sched.main_g = None
         else:
             exitRuntime(("return", req[1], None))
-            if crashexit and mp is not sched.m0:
-                from .main import exitwatch
-
-                exitwatch()
         gdestroy(mp, gp)
         return None
     gdestroy(mp, gp)
@@ -1937,18 +1939,18 @@ def gcount() -> int:
     return len(sched.allgs) - free - sched.nextra - sched.ngdead
 
 
-# Set by the gosched command, which ends the process as soon as ``run`` raises
-# a panic or a fatal error. Goroutines are then not closed: their finally
-# blocks never run, as no defer runs after Go's exit(2). ``abandoned`` keeps
-# their coroutines from a collection that would close them before the exit.
-# (When main returns, see main.exitwatch.)
-crashexit = False
-abandoned: list[Any] = []
+# Set by the gosched command, which ends the process itself, as Go's exit
+# does: ``exitprocess(reason)`` prints what Go prints for an exit reason and
+# exits. A panic or a fatal error calls it at once, where it happens (Go's
+# fatalpanic): no goroutine runs again and no finally block of another
+# goroutine runs, sync goroutines parked in block_on included. When main
+# returns, the runtime stops as under gosched.run, unless M0 (which run
+# returns on) is stuck in user code (main.exitwatch).
+exitprocess: Callable[[tuple], NoReturn] | None = None
 
 
 def closeg(gp: G, req: tuple | None = None) -> None:
-    """Close an abandoned goroutine's coroutine where it stands, so its ``finally`` blocks run
-    (unless the process is about to crash: see ``crashexit``).
+    """Close an abandoned goroutine's coroutine where it stands, so its ``finally`` blocks run.
 
     ``req`` is a request the goroutine yielded that g0 has not carried out; a
     park is abandoned (``unlockf(None, lock)`` releases the wait queue's lock
@@ -1959,11 +1961,6 @@ def closeg(gp: G, req: tuple | None = None) -> None:
     gp.atomicstatus = _Gdead
     gp.coro = gp.fn = gp.args = gp.param = None  # as gdestroy: a dead G holds nothing
     if coro is None:
-        return
-    if crashexit and sched.exitreason is not None and sched.exitreason[0] != "return":
-        if req is not None and req[0] is park_m and req[1] is not None:
-            req[1](None, req[2])
-        abandoned.append(coro)
         return
     exc: BaseException | None = GeneratorExit()
     for _ in range(1000):
@@ -2024,6 +2021,7 @@ def exitRuntime(reason: tuple, lockheld: bool = False) -> None:
     try:
         if sched.exiting:
             return
+        crashing = exitprocess is not None and reason[0] != "return"
         sched.exiting = True
         sched.exitreason = reason
         sched.gcwaiting = True
@@ -2035,7 +2033,7 @@ def exitRuntime(reason: tuple, lockheld: bool = False) -> None:
         sched.midle.clear()
         sched.nmidle = 0
         for mp in sched.allm:
-            if mp.blocked:
+            if mp.blocked and not crashing:  # a crash leaves it blocked: see exitprocess
                 mp.blocked = False
                 mp.dead = True
                 if not mp.extra and mp.thread is not None:
@@ -2050,9 +2048,15 @@ def exitRuntime(reason: tuple, lockheld: bool = False) -> None:
     finally:
         if not lockheld:
             sched.lock.release()
+    if crashing:
+        exitprocess(reason)  # type: ignore[misc]
     wakesysmon()
     if poller is not None:
         poller.netpollBreak()
+    if exitprocess is not None and tls.m is not sched.m0:
+        from .main import exitwatch
+
+        exitwatch()
 
 
 def wakesysmon() -> None:
