@@ -1157,14 +1157,14 @@ def foreignawait_m(mp: M, gp: G, req: Any) -> None:
     try:
         coro.throw(err)
     except StopIteration as e:
-        mp.curg = None
-        return goexit0(mp, gp, (goexit0, e.value))
+        req = (goexit0, e.value)
     except BaseException as e:
-        mp.curg = None
-        return gopanic_m(mp, gp, (gopanic_m, e))
-    mp.curg = None
-    coro.close()
-    return gopanic_m(mp, gp, (gopanic_m, err))
+        req = (gopanic_m, e)
+    else:
+        coro.close()
+        req = (gopanic_m, err)
+    mp.curg = None  # back on g0 for good
+    return req[0](mp, gp, req)
 
 
 def gopanic_m(mp: M, gp: G, req: tuple) -> None:
